@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine (README):
+#   make reproduce   install, then run the whole chain on the embedded SynMELD corpus
+#   make test        install, then run every test (notebook asserts + tests/)
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PRESET ?= default
+# Nothing is downloaded at run time: a missing model fails at once with a message, instead of retrying a hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install test test-slow reproduce readme clean-nbs bench
+
+$(BIN)/.installed: setup.py settings.ini constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip>=24"
+	$(BIN)/pip install -q -c constraints.txt torch torchvision torchaudio
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+test: install
+	$(BIN)/nbdev_export
+	@git diff --quiet -- facialmmt || { echo "facialmmt/ differs from the notebooks: edit nbs/, run nbdev_export, commit both"; git diff --stat -- facialmmt; exit 1; }
+	$(BIN)/nbdev_test --n_workers 2 --do_print
+	$(BIN)/python -m pytest tests -q -m "not slow"
+
+# cells flagged slow (and the slow pytest marks) — longer, run by hand or where time allows
+test-slow: install
+	$(BIN)/nbdev_test --n_workers 1 --flags slow --do_print
+	$(BIN)/python -m pytest tests -q -m slow
+
+reproduce: install
+	$(BIN)/facialmmt reproduce --preset $(PRESET)
+
+readme: install
+	$(BIN)/jupyter nbconvert --to markdown --execute nbs/index.ipynb --output-dir . --output README
+
+bench: install
+	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

