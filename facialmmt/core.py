@@ -92,6 +92,15 @@ class Stage1Config:
     library_size: int = 20              # face-library images per leading role (paper: 20)
     library_dir: str | None = None      # user-supplied library: <dir>/<Role>/*.jpg
     workers: int = 1
+    leading_roles: list | None = None   # None -> the 6 most frequent speakers of the training CSV
+    min_track_frames: int = 2           # shorter tracks are never candidates
+    track_max_gap: int = 2              # a track survives this many frames without a detection
+    rule_weights: tuple = (1.0, 1.0, 1.0)  # fusion weights: open-close count, mouth movement, AV agreement
+    asd_model: str = "talknet"          # name of a registered SpeakerScorer (facialmmt.face_rules.register_scorer)
+    asd_weight: float = 1.0
+    cluster_directed: bool = True       # directed two-level Infomap (the reference setting)
+    match_mode: str = "max"             # cluster-to-role similarity: max (or mean) over library images of the cluster centroid's cosine
+    embed_max_per_track: int = 0        # embed at most this many faces per candidate track (0: all)
 
 @dataclass
 class DFERConfig:
