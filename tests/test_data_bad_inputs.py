@@ -241,6 +241,24 @@ def test_round_trip(tmp_path):
     assert abs(np.sqrt(np.mean(x[1000:-1000] ** 2)) - 0.5 / np.sqrt(2)) < 0.05
 
 
+@pytest.mark.parametrize("layout,expected", [("stereo", 1.0), ("5.1", 1.0)])
+def test_multichannel_48k_downmix(tmp_path, layout, expected):
+    "MELD-like 48 kHz multichannel AAC: resampled to 16 kHz mono, speech in the centre kept, never clipped."
+    p = tmp_path / f"{layout}.mp4"
+    t = np.arange(48000) / 48000
+    x = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    with av.open(str(p), "w") as c:
+        a = c.add_stream("aac", rate=48000); a.layout = layout
+        n = a.codec_context.layout.nb_channels
+        f = av.AudioFrame.from_ndarray(np.repeat(x[None], n, 0), format="fltp", layout=layout); f.sample_rate = 48000; f.pts = 0
+        for pk in a.encode(f): c.mux(pk)
+        for pk in a.encode(): c.mux(pk)
+    y = read_audio(p, 16000)
+    assert abs(len(y) - 16000) <= 160 and np.abs(y).max() < 0.99
+    rms = np.sqrt(np.mean(y[1000:-1000] ** 2))
+    assert 0.8 * expected * 0.5 / np.sqrt(2) < rms < 1.05 * 0.5 / np.sqrt(2), rms
+
+
 def test_write_is_atomic(tmp_path):
     p = tmp_path / "x.mp4"
     bad = [np.zeros((64, 96, 3), np.uint8), np.zeros((32, 32, 3), np.uint8)]
