@@ -68,6 +68,8 @@ class EncoderConfig:
     text_context: str = "dialogue"      # "dialogue" (reference code: whole dialogue) or "past" (no future utterances)
     audio_model: str = "facebook/wav2vec2-base-960h"   # offline fallback: torchaudio filterbanks
     n_mels: int = 80
+    audio_pool: int = 4                 # fbank backend: mean-pool 10 ms frames by this (4 -> 40 ms); wav2vec2 is not pooled
+    face_padding: float = 0.4           # dlib.get_face_chip padding of aligned crops (0.25 cuts the chin)
     face_detector: str = "dlib-hog"     # paper: OpenFace/MTCNN
     identity_model: str = "dlib-resnet" # paper: ResNet-50 on MS-Celeb-1M
     frame_model: str = "inception-casia"  # paper: InceptionResnetV1 (CASIA-WebFace); fallback dlib 128-d
