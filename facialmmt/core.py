@@ -83,9 +83,11 @@ class Stage1Config:
     upsample: int = 0                   # dlib HOG upsampling (1 finds smaller faces, 4x slower)
     min_face: int = 40                  # ignore detections smaller than this (pixels)
     track_iou: float = 0.3              # link detections across frames into FaceIDs
-    mouth_open_ratio: float = 0.06      # inner-lip gap / face height above which a mouth counts as open
+    mouth_open_ratio: float = 0.08      # inner-lip gap / inter-ocular distance above which a mouth counts as open
+    mouth_delta: float = 0.06           # rule 1: a mouth opens/closes when its gap rises/falls by this (relative cycles)
     min_open_close: int = 1             # rule 1: at least this many open->close cycles
     av_max_lag: int = 2                 # rule 3: lag search (frames) between voice activity and mouth opening
+    av_min: float = 0.5                 # rule 3: a moving mouth this correlated with the audio is a candidate even without a full open-close cycle
     candidate_margin: float = 0.5       # keep tracks scoring within this fraction of the best
     use_asd: bool = False               # a TalkNet-style scorer, when a checkpoint is given
     asd_checkpoint: str | None = None
