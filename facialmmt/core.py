@@ -104,7 +104,7 @@ class Stage1Config:
     asd_weight: float = 1.0
     cluster_directed: bool = True       # directed two-level Infomap (the reference setting)
     match_mode: str = "max"             # cluster-to-role similarity: max (or mean) over library images of the cluster centroid's cosine
-    embed_max_per_track: int = 0        # embed at most this many faces per candidate track (0: all)
+    embed_max_per_track: int = 8        # embed at most this many evenly spaced faces per candidate track (0: all); the rest inherit the track's cluster
 
 @dataclass
 class DFERConfig:
@@ -125,6 +125,7 @@ class DFERConfig:
     window_size: int | None = None
     gate_straight_through: bool = True  # gate passes gradient to the clarity (straight-through); False: hard mask only
     flip_p: float = 0.5                 # DFER training augmentation: horizontal flip probability
+    max_frames_per_video: int | None = None  # subsample DFER training frames per video (None: all)
 
 @dataclass
 class ModelConfig:
@@ -140,6 +141,7 @@ class ModelConfig:
     max_audio_len: int | None = None    # None -> mean + 3 std of the training set
     max_vision_len: int | None = None
     audio_stride: int = 1               # average-pool audio frames by this factor before the audio encoder (1 = none)
+    face_source: str = "final"          # stage-1 face sequence used: final | rules | all | frames (Table 4 rows)
 
 @dataclass
 class TrainConfig:
