@@ -91,8 +91,8 @@ class Stage1Config:
     candidate_margin: float = 0.5       # keep tracks scoring within this fraction of the best
     use_asd: bool = False               # a TalkNet-style scorer, when a checkpoint is given
     asd_checkpoint: str | None = None
-    knn_k: int = 50                     # clustering (REFERENCE: k=50, cos>=0.58); tuned in 02_clustering
-    knn_min_sim: float = 0.58
+    knn_k: int = 10                     # clustering (reference: k=50, cos>=0.58); tuned per clip on SynMELD train for the dlib embedding (02_clustering, reports/stage1.md)
+    knn_min_sim: float = 0.98           # dlib cosines of rendered faces: different people ~0.95, same person in a clip ~0.99
     library_size: int = 20              # face-library images per leading role (paper: 20)
     library_dir: str | None = None      # user-supplied library: <dir>/<Role>/*.jpg
     workers: int = 1
