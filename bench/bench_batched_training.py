@@ -62,9 +62,10 @@ def main(argv=None):
     ap.add_argument("--config", default="cpu"); ap.add_argument("--n", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16); ap.add_argument("--text", default="frozen", choices=["frozen", "finetune", "stub"])
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--no-dfer", action="store_true", help="w/o the DFER module (no Swin over the faces): shows what bounds the ratio")
     a = ap.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    cfg = get_config(a.config, **{"train.finetune_text": a.text == "finetune"})
+    cfg = get_config(a.config, **{"train.finetune_text": a.text == "finetune", "model.use_dfer": not a.no_dfer})
     seed_everything(0)
     if a.text == "finetune":
         from facialmmt.encoders import load_text_encoder
@@ -76,7 +77,7 @@ def main(argv=None):
     if a.text == "frozen":
         for p in base.text_encoder.parameters(): p.requires_grad_(False)
     print(f"config {a.config}: hidden {cfg.model.hidden}, Swin embed {cfg.dfer.embed_dim or 96} at {cfg.dfer.img_size}px, "
-          f"text {a.text}; {a.n} utterances; torch threads {torch.get_num_threads()}; dims {dims}")
+          f"text {a.text}, DFER {'off' if a.no_dfer else 'on'}; {a.n} utterances; torch threads {torch.get_num_threads()}; dims {dims}")
     res = {}
     for bs in (1, a.batch):
         m = copy.deepcopy(base)
