@@ -82,6 +82,46 @@ def test_kill9_stage1_extract(tmp_path):
           f"{len(leftovers)} .tmp file(s) left by the kill: {leftovers}")
 
 
+def _children(pid):
+    out = subprocess.run(["ps", "--ppid", str(pid), "-o", "pid="], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid):
+    try: st = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError: return False
+    return st != "Z"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "after kill -9 of `facialmmt extract --workers 2`, its joblib/loky worker processes are orphaned and keep running: "
+    "they finish the clips they hold (more pass-1 files appear after the driver died) and then sit idle with their "
+    "models loaded until loky's idle timeout; a restart right away runs beside them (results stay consistent thanks to "
+    "atomic writes, but CPU and memory are spent twice). Fix in nbs/03_matching: workers that exit when the driver "
+    "dies (e.g. a parent-death check / prctl(PR_SET_PDEATHSIG) in the worker initializer)"))
+def test_kill9_stage1_workers_do_not_outlive_driver(tmp_path):
+    tiny = ensure_corpus(preset="tiny", seed=0)
+    out = tmp_path / "k2"
+    cmd = [FACIALMMT, "extract", "--meld-root", str(tiny), "--out", str(out), "--workers", "2", "--limit", "2",
+           "--config", "cpu", "--no-progress"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    kids = []
+    try:
+        def started():
+            kids[:] = _children(p.pid)
+            return len((list((out / "_pass1").glob("*/*.json")))) >= 1 and len(kids) >= 2
+        _wait_for(started, p, 300, "the loky workers and a first finished clip")
+        _kill9(p)
+        time.sleep(8)
+        left = [k for k in kids if _alive(k)]
+        assert not left, f"{len(left)} of {len(kids)} child processes still running 8 s after the driver was killed"
+    finally:
+        for k in kids:                          # the orphans this test made
+            if _alive(k):
+                try: os.kill(k, signal.SIGKILL)
+                except ProcessLookupError: pass
+
+
 # ---------------------------------------------------------------- training on the tiny corpus
 EPOCHS = 3
 
@@ -133,6 +173,7 @@ def test_kill9_training_resumes_to_same_metrics(baseline, tiny_stage1, tmp_path)
     _wait_for(state.exists, p, 400, "epoch 0's training state")
     _kill9(p)
     killed_at = json.loads(state.read_text())["epoch"]
+    leftovers = [str(f.relative_to(out)) for f in out.rglob("*.tmp")]
     assert killed_at < EPOCHS - 1 and not (out / "seed0" / "metrics.json").exists()
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -140,7 +181,7 @@ def test_kill9_training_resumes_to_same_metrics(baseline, tiny_stage1, tmp_path)
     m = json.loads((out / "seed0" / "metrics.json").read_text())
     _same_run(m, ref["per_seed"]["0"], out / "seed0", ref_out / "seed0")
     print(f"training kill: killed after epoch {killed_at}; resumed run test wF1 {m['test']['weighted_f1']:.4f} "
-          f"best epoch {m['best_epoch']} == uninterrupted")
+          f"best epoch {m['best_epoch']} == uninterrupted; {len(leftovers)} .tmp file(s) left by the kill: {leftovers}")
 
 
 def test_same_seed_same_metrics_twice(baseline, tiny_stage1, tmp_path):
