@@ -584,21 +584,24 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     corpus = resolve_path(corpus)
     out = resolve_path(out_dir or f"reports/train/{cfg.name}")
     dev = get_device(device or cfg.train.device)
-    if prepared is None: prepared = prepare_run(cfg, corpus, stage1_dir, cache_dir, progress=progress)
     per_seed = {}
-    for s in seeds:
-        c = override(cfg, **{"train.seed": int(s)})
-        sd = out / f"seed{s}"
-        mj = sd / "metrics.json"
+    for s in seeds:                      # finished seeds (same config hash) are reused without preparing anything
+        mj = out / f"seed{s}" / "metrics.json"
         if resume and mj.exists():
             m = json.loads(mj.read_text())
-            if m.get("config_hash") == config_hash(c): per_seed[str(s)] = m; log.info(f"seed {s}: reusing {mj}"); continue
+            if m.get("config_hash") == config_hash(override(cfg, **{"train.seed": int(s)})):
+                per_seed[str(s)] = m; log.info(f"seed {s}: reusing {mj}")
+    todo = [s for s in seeds if str(s) not in per_seed]
+    if todo and prepared is None: prepared = prepare_run(cfg, corpus, stage1_dir, cache_dir, progress=progress)
+    for s in todo:
+        c = override(cfg, **{"train.seed": int(s)})
+        sd = out / f"seed{s}"
         per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
                                      text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
                                      resume=resume, progress=progress)
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "corpus": str(corpus), "corpus_name": corpus.name, "stage1_dir": str(stage1_dir), "seeds": [int(s) for s in seeds],
-              "device": str(dev), "per_seed": per_seed, "summary": summarize(per_seed), "out_dir": str(out)}
+              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": str(out)}
     write_reports(result, out, label)
     return result
 
