@@ -357,6 +357,24 @@ def load_face_sequence(stage1_dir, utt_or_key, variant: str = "final") -> tuple[
     return crops.astype(np.uint8, copy=False), idx.astype(np.int64, copy=False)
 
 # %% ../nbs/03_matching.ipynb #0bb52cbe
+_WATCHING = False
+
+def _exit_with_parent(poll_s: float = 1.0) -> None:
+    "In a worker process: exit as soon as the parent process is gone (no-op in the driver itself)."
+    global _WATCHING
+    import os, threading
+    if _WATCHING: return
+    _WATCHING, parent = True, os.getppid()
+    def watch():
+        while os.getppid() == parent: time.sleep(poll_s)
+        os._exit(70)
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+def _in_worker(fn, *args):
+    "Call `fn(*args)` inside a pool worker, tying the worker's life to its parent's."
+    _exit_with_parent()
+    return fn(*args)
+
 def _pass1_job(utt, cfg: Config, cache_dir: str, analyzer=None) -> dict:
     t0 = time.perf_counter()
     try: meta, arrays = analyze_utterance(utt, cfg, analyzer, get_scorer(cfg.stage1))
@@ -419,7 +437,7 @@ def _run_jobs(fn, items: list, args: tuple, workers: int, scheduler, desc: str, 
         else:
             from joblib import Parallel, delayed
             par = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-            for r in par(delayed(fn)(it, *args) for it in items):
+            for r in par(delayed(_in_worker)(fn, it, *args) for it in items):
                 res.append(r); bar.update(1)
     finally: bar.close()
     return res
@@ -438,14 +456,17 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     library_dir = library_dir if library_dir is not None else cfg.stage1.library_dir
     splits = [splits] if isinstance(splits, str) else list(splits)
     need = list(dict.fromkeys(splits + ([] if library_dir else ["train"])))
-    data = read_meld(meld_root, need)
+    reader_statuses: list[dict] = []
+    data = read_meld(meld_root, need, statuses=reader_statuses)
     if "train" in data: train_all = data["train"]
     else:
         try: train_all = read_meld(meld_root, ["train"], require_clips=False)["train"]
         except (DataError, OSError): train_all = []
     roles = leading_roles_of(train_all, cfg)           # from the whole training CSV, before any --limit
     if limit: data = {s: u[: int(limit)] for s, u in data.items()}
-    summary = dict(out=str(out), splits=splits, workers=workers, scheduler=scheduler, pass1={}, pass2={}, seconds={})
+    summary = dict(out=str(out), splits=splits, workers=workers, scheduler=scheduler, pass1={}, pass2={}, seconds={},
+                   reader=dict(statuses=dict(Counter(r["status"] for r in reader_statuses)),
+                               rows=[r for r in reader_statuses if r["status"] != "empty_text"]))  # rows left out or clip-less
     # pass 1
     t0 = time.perf_counter(); p1h = pass1_hash(cfg); todo = []
     all_utts = [u for s in need for u in data[s]]

@@ -93,12 +93,6 @@ def _alive(pid):
     return st != "Z"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after kill -9 of `facialmmt extract --workers 2`, its joblib/loky worker processes are orphaned and keep running: "
-    "they finish the clips they hold (more pass-1 files appear after the driver died) and then sit idle with their "
-    "models loaded until loky's idle timeout; a restart right away runs beside them (results stay consistent thanks to "
-    "atomic writes, but CPU and memory are spent twice). Fix in nbs/03_matching: workers that exit when the driver "
-    "dies (e.g. a parent-death check / prctl(PR_SET_PDEATHSIG) in the worker initializer)"))
 def test_kill9_stage1_workers_do_not_outlive_driver(tmp_path):
     tiny = ensure_corpus(preset="tiny", seed=0)
     out = tmp_path / "k2"

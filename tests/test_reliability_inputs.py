@@ -307,9 +307,6 @@ def test_unknown_label_and_duplicate_key_stage1(tmp_path, tiny, s1cfg, caplog):
     assert "test_sent_emo.csv" in log and "unknown_emotion" in log and "duplicate_key" in log
 
 
-@pytest.mark.xfail(strict=True, reason="run_stage1 drops CSV rows with an unknown label or a duplicated key after a "
-                   "log warning only: stage1_summary.json (the run's record) does not list the skipped rows or their "
-                   "reader statuses (read_meld is called without `statuses=`) — fix in nbs/03_matching.ipynb")
 def test_stage1_summary_records_skipped_rows(tmp_path, tiny, s1cfg):
     import cv2
     from facialmmt.encoders import render_test_face
