@@ -10,6 +10,8 @@ import copy
 import hashlib
 import json
 import math
+import os
+import shutil
 import random
 import sys
 import time
@@ -32,9 +34,10 @@ from .mario import MARIO, mermc_loss
 __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_utterance', 'cached_features', 'context_window',
            'prepare_items', 'max_len_stat', 'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'arch_config',
            'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
-           'save_train_state', 'load_train_state', 'linear_schedule', 'make_optimizers', 'evaluate', 'train_one',
-           'load_dfer_data', 'summarize', 'md_table', 'write_reports', 'plot_confusion', 'run_experiment',
-           'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main', 'train_main']
+           'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
+           'linear_schedule', 'make_optimizers', 'evaluate', 'train_one', 'load_dfer_data', 'summarize', 'md_table',
+           'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict',
+           'predict_main', 'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -327,13 +330,50 @@ def _set_rng_state(s: dict):
     random.setstate((3, tuple(int(x) for x in s["python"]), s["python_gauss"]))
 
 def save_train_state(d, model, cfg, dims, optimizers: dict, schedulers: dict, epoch: int, info: dict):
-    "The last finished epoch: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain values only)."
+    """The last finished epoch as one generation: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain
+    values only) and `state.json`, written last as the commit record with the epoch and the sha256 of the other files.
+    The previous generation is kept as `<d>.prev` until the new one is complete, so a kill at any point leaves at least
+    one complete, self-consistent generation (see `find_train_state`)."""
+    d = Path(d); prev = d.with_name(d.name + ".prev")
+    if train_state_ok(d):
+        if prev.exists(): shutil.rmtree(prev)
+        os.replace(d, prev)
+    elif d.exists(): shutil.rmtree(d)                       # a torn generation: never build on it
     save_checkpoint(d, model, cfg, dims, {"epoch": epoch})
     st = {"epoch": epoch, "rng": _rng_state(),
           "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
           "schedulers": {k: s.state_dict() for k, s in schedulers.items()}}
-    with atomic_path(Path(d) / "state.pt") as tmp: torch.save(st, tmp)
-    atomic_write_json(Path(d) / "state.json", {"epoch": epoch, **info})
+    with atomic_path(d / "state.pt") as tmp: torch.save(st, tmp)
+    atomic_write_json(d / "state.json", {**info, "epoch": epoch,
+                      "sha256": {f: file_hash(d / f, n=64) for f in ("model.safetensors", "model.json", "state.pt")}})
+    if prev.exists(): shutil.rmtree(prev)
+
+def train_state_status(d) -> tuple[str, str]:
+    """("absent" | "incomplete" | "corrupt" | "ok", detail). Incomplete: no state.json yet (killed before the commit
+    record). Corrupt: state.json present but a file's hash or epoch disagrees with it (disk damage or mixed files)."""
+    d = Path(d)
+    if not d.exists(): return "absent", ""
+    if not (d / "state.json").exists(): return "incomplete", "no state.json (killed before the generation was complete)"
+    try:
+        sj = json.loads((d / "state.json").read_text())
+        bad = [f for f, h in sj["sha256"].items() if not (d / f).exists() or file_hash(d / f, n=64) != h]
+        if bad: return "corrupt", f"{', '.join(bad)} do(es) not match the hashes recorded in state.json"
+        if json.loads((d / "model.json").read_text()).get("epoch") != sj["epoch"]: return "corrupt", "model.json and state.json disagree on the epoch"
+    except (OSError, ValueError, KeyError, TypeError) as e: return "corrupt", f"unreadable state ({type(e).__name__}: {e})"
+    return "ok", ""
+
+def train_state_ok(d) -> bool: return train_state_status(d)[0] == "ok"
+
+def find_train_state(d) -> Path | None:
+    """The newest complete generation of `d` (itself, else `<d>.prev`), or None. An incomplete one is skipped with a
+    warning; a corrupt one is an error naming the folder (never resume from, or silently discard, mixed files)."""
+    d = Path(d); prev = d.with_name(d.name + ".prev")
+    for c in (d, prev):
+        st, why = train_state_status(c)
+        if st == "ok": return c
+        if st == "corrupt": raise ValueError(f"{c}: training state is corrupt: {why}; delete {c} to start this seed over")
+        if st == "incomplete": get_logger().warning(f"{c}: {why}; not resuming from it")
+    return None
 
 def load_train_state(d, model, cfg, optimizers, schedulers) -> tuple[int, dict]:
     d = Path(d)
@@ -442,10 +482,12 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     params = [p for p in model.parameters() if p.requires_grad]
     start, info = 0, {"best_dev_wf1": -1.0, "best_epoch": -1, "history": []}
     last, best = out / "ckpt" / "last", out / "ckpt" / "best"
-    if resume and (last / "state.pt").exists() and (last / "state.json").exists():
-        start, info = load_train_state(last, model, cfg, opts, scheds)
+    state = find_train_state(last) if resume else None
+    if state is not None:
+        start, info = load_train_state(state, model, cfg, opts, scheds)
+        info = {k: v for k, v in info.items() if k not in ("epoch", "sha256")}
         start += 1
-        log.info(f"resumed from {last} after epoch {start - 1}")
+        log.info(f"resumed from {state} after epoch {start - 1}")
     for ep in range(start, tc.epochs):
         t0 = time.time()
         rec = {"epoch": ep}

@@ -235,11 +235,6 @@ def toy_states(toy, tmp_path_factory):
     return full, d
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after a resume, ckpt/last/state.json keeps saying the epoch it was resumed from: load_train_state returns the old "
-    "state.json (with its 'epoch' key) as `info`, and save_train_state writes {'epoch': epoch, **info}, so the stale "
-    "value overrides the new one (resume itself reads the epoch from state.pt, so training is unaffected; anything "
-    "reading state.json is told the wrong epoch) — fix in nbs/05_train"))
 def test_state_json_epoch_after_resume(toy_states):
     full, d = toy_states
     assert json.loads((d / "ep1/ckpt/last/state.json").read_text())["epoch"] == 1
@@ -252,21 +247,7 @@ WINDOWS = {  # files of ckpt/last already replaced by epoch 1's when the kill ca
 }
 
 
-@pytest.mark.parametrize("window", [
-    pytest.param("after_weights", marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-        "save_train_state writes ckpt/last as 4 separate atomic files; a kill after model.safetensors is replaced but "
-        "before model.json leaves weights whose sha256 differs from model.json: resume raises 'checkpoint weights are "
-        "corrupt' and the finished epoch is lost (fix in nbs/05_train: write the epoch's files into a new folder and "
-        "rename it over ckpt/last, or keep the previous generation)"))),
-    pytest.param("after_model_json", marks=pytest.mark.xfail(strict=True, reason=(
-        "a kill after ckpt/last/model.json but before state.pt resumes silently from epoch 1's weights with epoch 0's "
-        "optimiser/scheduler/RNG state and re-trains epoch 1 on top of them: different metrics, no error (nbs/05_train: "
-        "one atomic checkpoint folder, or an epoch stamp in model.json checked against state.pt)"))),
-    pytest.param("after_state_pt", marks=pytest.mark.xfail(strict=True, reason=(
-        "a kill after state.pt but before state.json resumes at epoch 2 with epoch 0's state.json: epoch 1 vanishes from "
-        "the history and best_dev_wf1/best_epoch are stale, so metrics.json differs from the uninterrupted run "
-        "(nbs/05_train: keep the history inside state.pt, or one atomic checkpoint folder)"))),
-])
+@pytest.mark.parametrize("window", list(WINDOWS))
 def test_torn_training_checkpoint(toy, toy_states, tmp_path, window):
     """A kill in the middle of writing ckpt/last (between two of its files): resuming must either reach the
     uninterrupted run's metrics or stop with a clear error — never carry on from a mixed state."""
@@ -275,7 +256,10 @@ def test_torn_training_checkpoint(toy, toy_states, tmp_path, window):
     shutil.copytree(d / "ep0", t)
     shutil.rmtree(t / "ckpt" / "best"); shutil.copytree(d / "ep1" / "ckpt" / "best", t / "ckpt" / "best")  # best is saved before last
     for f in WINDOWS[window]: shutil.copy2(d / "ep1" / "ckpt" / "last" / f, t / "ckpt" / "last" / f)
-    m = toy.run(t)
+    try: m = toy.run(t)
+    except ValueError as e:   # a clear error naming the folder and the mismatch, never a silent mixed resume
+        assert str(t / "ckpt" / "last") in str(e) and "state.json" in str(e), e
+        return
     _same_run(m, full, t, d / "full")
 
 
@@ -300,3 +284,18 @@ def test_resume_with_corrupt_state_or_other_config(toy, toy_states, tmp_path):
     with pytest.raises(ValueError) as e:
         train_one(other, toy.splits, toy.dims, b, toy.dfer, "cpu", text_encoder=TinyText(), progress=False)
     assert "cannot resume" in str(e.value) and "model.hidden" in str(e.value) and str(b) in str(e.value)
+
+
+def test_kill_while_writing_new_generation_resumes_from_previous(toy, toy_states, tmp_path):
+    """The new save protocol's own crash window: the previous generation already moved to ckpt/last.prev, the new
+    ckpt/last only half written. Resume must pick last.prev (epoch 1) and still reach the uninterrupted metrics."""
+    full, d = toy_states
+    t = tmp_path / "mid"
+    shutil.copytree(d / "ep1", t)
+    last = t / "ckpt" / "last"
+    os.replace(last, t / "ckpt" / "last.prev")
+    last.mkdir()
+    shutil.copy2(t / "ckpt" / "last.prev" / "model.safetensors", last / "model.safetensors")
+    from facialmmt.train import find_train_state
+    assert find_train_state(last) == t / "ckpt" / "last.prev"
+    _same_run(toy.run(t), full, t, d / "full")
