@@ -154,7 +154,7 @@ def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[st
     if not p.exists(): return [f"### {title}", "", f"*not generated (`{rel}` missing)*", ""]
     base = p.parent.relative_to(project_root()) if p.is_relative_to(project_root()) else p.parent
     text = p.read_text().replace("](case_studies/", f"]({base}/case_studies/").replace("](./", f"]({base}/")
-    text = "\n".join("##" + l if l.startswith("#") else l for l in text.strip().splitlines())   # nest its headings
+    text = "\n".join("###" + l if l.startswith("#") else l for l in text.strip().splitlines())   # nest its headings
     out = [f"### {title}", "", text, ""]
     for img in images:
         q = reports / img
