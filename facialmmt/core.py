@@ -23,9 +23,9 @@ import numpy as np
 __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_OTHER', 'AFFWILD_UNANNOTATED', 'AFFWILD_TO_MELD',
            'MELD_LEADING_ROLES', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig', 'Stage1Config',
            'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict', 'save_config',
-           'load_config', 'config_hash', 'override', 'get_config', 'project_root', 'resolve_path', 'seed_everything',
-           'get_device', 'get_logger', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json',
-           'file_hash']
+           'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path',
+           'seed_everything', 'get_device', 'get_logger', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text',
+           'atomic_write_json', 'file_hash']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -235,6 +235,16 @@ def _replace(cfg, **overrides):
         if parts[-1] not in tgt: raise KeyError(f"unknown config key {key!r}")
         tgt[parts[-1]] = v
     return config_from_dict(d)
+
+def parse_overrides(items) -> dict:
+    "Command-line `KEY=VALUE` strings -> {dotted key: value}; values are JSON where they parse (3, 1e-4, true, [1,2]), else strings."
+    out = {}
+    for kv in items or []:
+        if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
+        k, v = kv.split("=", 1)
+        try: out[k.strip()] = json.loads(v)
+        except json.JSONDecodeError: out[k.strip()] = v
+    return out
 
 def override(cfg: Config, **overrides) -> Config:
     "A new `Config` with dotted-key overrides, e.g. `override(cfg, **{'train.epochs': 3, 'model.hidden': 64})`."

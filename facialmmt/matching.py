@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .core import (Config, Stage1Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, config_to_dict, file_hash,
-                            get_config, get_logger, override, resolve_path)
+                            get_config, get_logger, override, parse_overrides, resolve_path)
 from .clustering import infomap_cluster
 from .face_rules import ClipFaces, TrackScore, analyze_clip, get_scorer
 
@@ -540,12 +540,7 @@ def extract_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, e.g. stage1.fps=4")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
-    ov = {}
-    for kv in a.set:
-        k, _, v = kv.partition("=")
-        try: ov[k] = json.loads(v)
-        except ValueError: ov[k] = v
-    cfg = get_config(a.config, **ov)
+    cfg = get_config(a.config, **parse_overrides(a.set))
     root = resolve_path(a.meld_root)
     if not root.is_dir(): raise FileNotFoundError(f"--meld-root {root} is not a folder")
     s = run_stage1(root, a.out, cfg, a.split or ("train", "dev", "test"), a.workers, a.scheduler, a.limit, a.library, not a.no_progress)

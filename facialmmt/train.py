@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from .core import (EMOTIONS, N_EMOTIONS, Config, atomic_path, atomic_write_json, atomic_write_text,
                             config_from_dict, config_hash, config_to_dict, file_hash, get_config, get_device,
-                            get_logger, override, resolve_path, seed_everything)
+                            get_logger, override, parse_overrides, resolve_path, seed_everything)
 from .dfer import (evaluate_dfer, f1_report, load_dfer_frames, load_pretrained_backbone, resize_crops,
                             train_dfer_epoch)
 from .mario import MARIO, mermc_loss
@@ -772,12 +772,7 @@ def train_main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override (JSON value), repeatable")
     ap.add_argument("--no-resume", action="store_true")
     a = ap.parse_args(argv)
-    ov = {}
-    for kv in a.set:
-        if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
-        k, v = kv.split("=", 1)
-        try: ov[k] = json.loads(v)
-        except json.JSONDecodeError: ov[k] = v
+    ov = parse_overrides(a.set)
     if a.epochs is not None: ov["train.epochs"] = a.epochs
     cfg = get_config(a.config, **ov)
     r = run_experiment(cfg, a.corpus, a.stage1, a.out, seeds=[int(s) for s in a.seeds.split(",") if s.strip()],
