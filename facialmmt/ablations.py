@@ -64,22 +64,17 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
                                          device=device, label=row.label, progress=progress)
     return results
 
-def _pm(xs) -> str:
-    xs = [x for x in xs if x is not None]
-    if not xs: return "–"
-    return f"{np.mean(xs):.2f} ± {np.std(xs):.2f}" if len(xs) > 1 else f"{xs[0]:.2f}"
-
 def ablation_table(rows, results: dict):
     "A DataFrame: row label, our weighted F1 mean ± std (n seeds), the paper's MELD number, config hash."
     import pandas as pd
+    from facialmmt.train import _ms, _pm
     recs = []
     for row in rows:
         r = results.get(row.id)
         if r is None: continue
-        wf1 = [m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()]
-        wf1 = [x for x in wf1 if x is not None]
-        recs.append({"Row": row.label, "Weighted F1 (ours)": _pm(wf1), "mean": float(np.mean(wf1)) if wf1 else None,
-                     "std": float(np.std(wf1)) if wf1 else None, "seeds": ",".join(map(str, r["seeds"])),
+        s = _ms([m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()])   # the training reports' own mean ± std
+        recs.append({"Row": row.label, "Weighted F1 (ours)": _pm(s), "mean": s["mean"], "std": s["std"],
+                     "seeds": ",".join(map(str, r["seeds"])),
                      "Paper, MELD (orientation only)": "–" if row.paper is None else f"{row.paper:.2f}" + (f" ({row.paper_note})" if row.paper_note else ""),
                      "config_hash": r["config_hash"], "id": row.id})
     return pd.DataFrame(recs)

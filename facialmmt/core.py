@@ -226,7 +226,6 @@ def _replace(cfg, **overrides):
     "Copy of a config with dotted overrides: `_replace(cfg, **{'train.epochs': 3})`."
     d = config_to_dict(cfg)
     for key, v in overrides.items():
-        node, *path = key.split(".")
         tgt = d
         parts = key.split(".")
         for p in parts[:-1]:
