@@ -35,9 +35,9 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'prepare_items', 'max_len_stat', 'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'arch_config',
            'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
-           'linear_schedule', 'make_optimizers', 'evaluate', 'train_one', 'load_dfer_data', 'summarize', 'md_table',
-           'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict',
-           'predict_main', 'train_main']
+           'linear_schedule', 'make_optimizers', 'prepare_cuda', 'evaluate', 'train_one', 'load_dfer_data', 'summarize',
+           'md_table', 'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle',
+           'predict', 'predict_main', 'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -416,6 +416,13 @@ def make_optimizers(model: MARIO, cfg: Config, mermc_steps: int, dfer_steps: int
     return opts, scheds
 
 # %% ../nbs/05_train.ipynb #326d0cfc
+def prepare_cuda(device) -> None:
+    """On CUDA, switch cuDNN's fused attention off for this process: our batches change sequence lengths every step
+    and cuDNN builds a new attention graph for each new shape. Measured on an H100 with the `paper` config (bf16,
+    random MELD-like utterances, bench/bench_gpu_paper.py --ab-sdp): MERMC step 1114 ms with it vs 278 ms without at
+    batch 1, 850 vs 296 ms at batch 16. PyTorch then uses its flash / memory-efficient attention kernels."""
+    if torch.device(device).type == "cuda": torch.backends.cuda.enable_cudnn_sdp(False)
+
 def _autocast(device, cfg: Config):
     prec = cfg.train.precision
     if device.type == "cuda" and prec in ("auto", "bf16"):
@@ -478,7 +485,7 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     steps_per_epoch = math.ceil(len(train) / bs)
     dfer_per_epoch = math.ceil(len(dfer_data["train"][1]) / cfg.dfer.batch_size) if use_dfer_pass else 0
     opts, scheds = make_optimizers(model, cfg, tc.epochs * math.ceil(steps_per_epoch / tc.grad_accum), tc.epochs * dfer_per_epoch)
-    autocast = _autocast(device, cfg)
+    prepare_cuda(device); autocast = _autocast(device, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
     start, info = 0, {"best_dev_wf1": -1.0, "best_epoch": -1, "history": []}
     last, best = out / "ckpt" / "last", out / "ckpt" / "best"
@@ -684,6 +691,7 @@ def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:
     if "t" in cfg.model.modalities:
         from facialmmt.encoders import load_text_encoder
         tok, te, _ = load_text_encoder(cfg.encoders)
+    prepare_cuda(device)
     model, meta = load_checkpoint(ckpt_dir, cfg, text_encoder=te, device=device)
     return ModelBundle(model, cfg, meta["dims"], tok, torch.device(device), Extractors(cfg))
 
