@@ -250,8 +250,9 @@ def evaluate_dfer(model: DFERModel, images: np.ndarray, labels: np.ndarray, batc
 
 def train_dfer_epoch(model: DFERModel, images, labels, optimizer, scheduler=None, batch_size: int = 64,
                      generator=None, device="cpu", grad_clip: float | None = None, autocast=None,
-                     max_steps: int | None = None, progress: bool = False) -> float:
-    "One pass over the DFER frames updating the Swin backbone and the DFER head (Algorithm 1, lines 2–6). Mean loss."
+                     max_steps: int | None = None, progress: bool = False, forward=None) -> float:
+    """One pass over the DFER frames updating the Swin backbone and the DFER head (Algorithm 1, lines 2–6). Mean loss.
+    `forward(images) -> logits` replaces `model(images)[1]` (training under DDP calls the wrapped MARIO)."""
     from contextlib import nullcontext
     from tqdm.auto import tqdm
     model.train()
@@ -261,7 +262,7 @@ def train_dfer_epoch(model: DFERModel, images, labels, optimizer, scheduler=None
     for step, (x, y) in enumerate(tqdm(it, total=-(-len(labels) // batch_size), desc="DFER", leave=False, disable=not progress)):
         if max_steps is not None and step >= max_steps: break
         with (autocast() if autocast else nullcontext()):
-            _, logits = model(x.to(device))
+            logits = forward(x.to(device)) if forward is not None else model(x.to(device))[1]
         loss = dfer_loss(logits, y.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

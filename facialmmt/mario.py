@@ -159,6 +159,8 @@ class MARIO(nn.Module):
         return ev["visual"], ev["mask"]
 
     def forward(self, batch: dict) -> dict:
+        if "dfer_images" in batch:        # the DFER pass (Algorithm 1, lines 2-6) through the same module, for DDP
+            return {"dfer_logits": self.dfer(batch["dfer_images"])[1]}
         out, seq, mask = {}, None, None
         if "t" in self.mods:
             seq = self.text_proj(self.text_features(batch))[:, None]

@@ -35,9 +35,9 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'prepare_items', 'max_len_stat', 'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'arch_config',
            'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
-           'linear_schedule', 'make_optimizers', 'prepare_cuda', 'evaluate', 'train_one', 'load_dfer_data', 'summarize',
-           'md_table', 'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle',
-           'predict', 'predict_main', 'train_main']
+           'linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
+           'train_one', 'load_dfer_data', 'summarize', 'md_table', 'write_reports', 'plot_confusion', 'run_experiment',
+           'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main', 'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -237,8 +237,9 @@ def collate_mermc(items: list[MermcItem], dims: dict, pad_id: int = 0, img_size:
         b["text_feats"] = torch.from_numpy(np.stack([it.text_feats for it in items]).astype(np.float32))
     return b
 
-def iter_batches(items, batch_size, dims, shuffle=False, generator=None, pad_id=0):
-    order = torch.randperm(len(items), generator=generator).tolist() if shuffle else range(len(items))
+def iter_batches(items, batch_size, dims, shuffle=False, generator=None, pad_id=0, order=None):
+    "Collated batches in `order` (default: shuffled by `generator` when `shuffle`, else as given)."
+    if order is None: order = torch.randperm(len(items), generator=generator).tolist() if shuffle else range(len(items))
     order = list(order)
     for i in range(0, len(order), batch_size):
         yield collate_mermc([items[j] for j in order[i:i + batch_size]], dims, pad_id)
@@ -423,6 +424,36 @@ def prepare_cuda(device) -> None:
     batch 1, 850 vs 296 ms at batch 16. PyTorch then uses its flash / memory-efficient attention kernels."""
     if torch.device(device).type == "cuda": torch.backends.cuda.enable_cudnn_sdp(False)
 
+@dataclass
+class Dist:
+    "Data-parallel context read from torchrun's environment; world 1 is a plain single-process run."
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+    owns_group: bool = False
+    @property
+    def main(self) -> bool: return self.rank == 0
+
+def init_distributed(device) -> tuple[Dist, torch.device]:
+    """Join the process group that torchrun describes (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR/PORT): gloo on CPU,
+    nccl on CUDA with one GPU a process. Without WORLD_SIZE > 1 nothing happens."""
+    import torch.distributed as tdist
+    device = torch.device(device)
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return Dist(), device
+    local = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
+    if device.type == "cuda": device = torch.device("cuda", local); torch.cuda.set_device(device)
+    owns = not tdist.is_initialized()
+    if owns: tdist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(tdist.get_world_size(), tdist.get_rank(), local, owns), device
+
+def shard_order(n: int, d: Dist, generator=None) -> list[int]:
+    """This process's share of one epoch: one shuffled order shared by all processes (same generator seed), padded by
+    wrapping round to a multiple of the world size, then every world-th index — so every process runs as many steps."""
+    order = (torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)).tolist()
+    if d.world > 1 and order:
+        order = (order * d.world)[:n + (-n) % d.world][d.rank::d.world]
+    return order
+
 def _autocast(device, cfg: Config):
     prec = cfg.train.precision
     if device.type == "cuda" and prec in ("auto", "bf16"):
@@ -469,10 +500,18 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     """Algorithm 1 for one seed (`cfg.train.seed`): per epoch a DFER pass then a MERMC pass, dev evaluation, best
     checkpoint; finally the best model on test (+ DFER macro F1 on the DFER validation split). Returns metrics."""
     from tqdm.auto import tqdm
-    log, tc, device = get_logger(), cfg.train, torch.device(device)
+    log, tc = get_logger(), cfg.train
+    dist, device = init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     seed_everything(tc.seed)
     model = build_model(cfg, dims, text_encoder).to(device)
+    ddp = None
+    if dist.world > 1:   # DDP averages the gradients of both passes (the DFER pass goes through MARIO.forward too)
+        from torch.nn.parallel import DistributedDataParallel
+        ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                      find_unused_parameters=True, broadcast_buffers=False)
+        torch.manual_seed(tc.seed * 7919 + dist.rank)   # own dropout / Gumbel noise on each process
+    fwd = ddp or model
     if model.text_encoder is not None and not tc.finetune_text:
         for p in model.text_encoder.parameters(): p.requires_grad_(False)
         _precompute_text(model, splits, device, pad_id=pad_id)
@@ -482,8 +521,8 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     use_dfer_pass = model.dfer is not None and dfer_data is not None and len(dfer_data.get("train", ((), ()))[1]) > 0
     train, dev, test = splits["train"], splits.get("dev") or splits.get("val") or [], splits.get("test") or []
     bs = tc.batch_size
-    steps_per_epoch = math.ceil(len(train) / bs)
-    dfer_per_epoch = math.ceil(len(dfer_data["train"][1]) / cfg.dfer.batch_size) if use_dfer_pass else 0
+    steps_per_epoch = math.ceil(math.ceil(len(train) / dist.world) / bs)
+    dfer_per_epoch = math.ceil(math.ceil(len(dfer_data["train"][1]) / dist.world) / cfg.dfer.batch_size) if use_dfer_pass else 0
     opts, scheds = make_optimizers(model, cfg, tc.epochs * math.ceil(steps_per_epoch / tc.grad_accum), tc.epochs * dfer_per_epoch)
     prepare_cuda(device); autocast = _autocast(device, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -500,17 +539,22 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
         rec = {"epoch": ep}
         gen = torch.Generator().manual_seed(tc.seed * 1000 + ep)
         if use_dfer_pass:          # Algorithm 1, lines 2-6
-            rec["dfer_loss"] = train_dfer_epoch(model.dfer, *dfer_data["train"], opts["dfer"], scheds["dfer"],
+            imgs, labs = dfer_data["train"]
+            if dist.world > 1:
+                idx = np.asarray(shard_order(len(labs), dist, gen)); imgs, labs = imgs[idx], labs[idx]
+            rec["dfer_loss"] = train_dfer_epoch(model.dfer, imgs, labs, opts["dfer"], scheds["dfer"],
                                                 batch_size=cfg.dfer.batch_size, generator=gen, device=device,
-                                                grad_clip=tc.grad_clip, autocast=autocast, progress=progress)
+                                                grad_clip=tc.grad_clip, autocast=autocast, progress=progress and dist.main,
+                                                forward=(lambda x: ddp({"dfer_images": x})["dfer_logits"]) if ddp else None)
         model.train()              # Algorithm 1, lines 7-24
         tot, n = 0.0, 0
         opts["mermc"].zero_grad(set_to_none=True)
-        batches = iter_batches(train, bs, dims, shuffle=True, generator=gen, pad_id=pad_id)
-        for step, b in enumerate(tqdm(batches, total=steps_per_epoch, desc=f"MERMC ep{ep}", disable=not progress, leave=False)):
+        order = shard_order(len(train), dist, gen)
+        batches = iter_batches(train, bs, dims, pad_id=pad_id, order=order)
+        for step, b in enumerate(tqdm(batches, total=steps_per_epoch, desc=f"MERMC ep{ep}", disable=not (progress and dist.main), leave=False)):
             b = to_device(b, device)
             with (autocast() if autocast else nullcontext()):
-                logits = model(b)["logits"]
+                logits = fwd(b)["logits"]
             loss = mermc_loss(logits, b["labels"])
             (loss / tc.grad_accum).backward()
             if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
@@ -518,18 +562,27 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                 opts["mermc"].step(); scheds["mermc"].step(); opts["mermc"].zero_grad(set_to_none=True)
             tot += float(loss.detach()) * len(b["labels"]); n += len(b["labels"])
         rec["train_loss"] = tot / max(n, 1)
-        if dev:
-            ev = evaluate(model, dev, dims, device=device, pad_id=pad_id, autocast=autocast)
-            rec["dev_wf1"] = ev["weighted_f1"]
-        rec["seconds"] = round(time.time() - t0, 2)
-        info["history"].append(rec)
-        score = rec.get("dev_wf1", -rec["train_loss"])
-        if score > info["best_dev_wf1"]:
-            info["best_dev_wf1"], info["best_epoch"] = score, ep
-            save_checkpoint(best, model, cfg, dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
-        save_train_state(last, model, cfg, dims, opts, scheds, ep, info)
-        log.info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+        if dist.main:              # one process evaluates and writes
+            if dev:
+                ev = evaluate(model, dev, dims, device=device, pad_id=pad_id, autocast=autocast)
+                rec["dev_wf1"] = ev["weighted_f1"]
+            rec["seconds"] = round(time.time() - t0, 2)
+            info["history"].append(rec)
+            score = rec.get("dev_wf1", -rec["train_loss"])
+            if score > info["best_dev_wf1"]:
+                info["best_dev_wf1"], info["best_epoch"] = score, ep
+                save_checkpoint(best, model, cfg, dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
+            save_train_state(last, model, cfg, dims, opts, scheds, ep, info)
+            log.info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
         if stop_after_epoch is not None and ep >= stop_after_epoch: return {"stopped_after_epoch": ep}   # tests: a "kill"
+    if dist.world > 1:
+        ddp_info = {"world": dist.world, "rank": dist.rank, "utterances_per_epoch": len(order),
+                    "param_checksum": float(sum(p.detach().double().sum() for p in model.parameters()))}
+        import torch.distributed as tdist
+        tdist.barrier()            # the others wait for the main process's last checkpoint
+        if not dist.main:
+            if dist.owns_group: tdist.destroy_process_group()
+            return {"seed": tc.seed, "distributed": ddp_info}
     bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
                "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
@@ -542,6 +595,9 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                       **{f"p_{e}": np.array(ev["probs"])[:, i] for i, e in enumerate(EMOTIONS)}}).to_csv(out / "test_predictions.csv", index=False)
     if bm.dfer is not None and dfer_data is not None and len(dfer_data.get("val", ((), ()))[1]):
         metrics["dfer_val"] = evaluate_dfer(bm.dfer, *dfer_data["val"], device=device)
+    if dist.world > 1:
+        metrics["distributed"] = ddp_info
+        if dist.owns_group: tdist.destroy_process_group()
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -650,6 +706,8 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
         per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
                                      text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
                                      resume=resume, progress=progress)
+    if int(os.environ.get("RANK", "0")) != 0:     # torchrun: the main process writes the reports
+        return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "corpus": str(corpus), "corpus_name": corpus.name, "stage1_dir": str(stage1_dir), "seeds": [int(s) for s in seeds],
               "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": str(out)}
