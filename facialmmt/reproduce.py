@@ -18,7 +18,7 @@ from .core import atomic_write_json, atomic_write_text, config_hash, get_config,
 log = get_logger("facialmmt.reproduce")
 
 # %% auto #0
-__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'RunContext', 'Step', 'make_context', 'run_chain',
+__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'RunContext', 'Step', 'make_context', 'chain_notebook', 'run_chain',
            'write_results_summary', 'refresh_readme', 'reproduce_main']
 
 # %% ../nbs/08_reproduce.ipynb #04711fb8
@@ -33,6 +33,7 @@ class RunContext:
     device: str = "auto"
     synth: bool = True               # the corpus is generated SynMELD
     workers: int = 2                 # stage-1 processes
+    tests: bool = False              # also run each notebook's `## Tests` sections (make test runs them anyway)
 
     @property
     def stage1_dir(self) -> Path:
@@ -74,7 +75,8 @@ PRESET_CONFIG = {"tiny": "tiny", "default": "cpu"}
 
 # %% ../nbs/08_reproduce.ipynb #266243fd
 def make_context(preset: str = "default", meld_root=None, affwild_root=None, config: str | None = None,
-                 seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2) -> RunContext:
+                 seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2,
+                 tests: bool = False) -> RunContext:
     "Resolve every path of a run up front, failing early on a real-data root that is not there."
     root = project_root()
     if preset not in PRESET_SEEDS: raise ValueError(f"unknown preset {preset!r}: use one of {sorted(PRESET_SEEDS)}")
@@ -93,7 +95,21 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
         raise FileNotFoundError("real MELD needs a DFER set: pass --affwild-root (Aff-Wild2, EULA from its authors)")
     return RunContext(preset=preset, corpus=corpus, affwild=aff, config=config or PRESET_CONFIG[preset],
                       seeds=list(seeds or PRESET_SEEDS[preset]), reports=resolve_path(reports or "reports"),
-                      device=device, synth=synth, workers=workers)
+                      device=device, synth=synth, workers=workers, tests=tests)
+
+def chain_notebook(path, with_tests: bool = False):
+    """The notebook as the chain executes it: without its `## Tests…` sections (a level-2 heading starting with
+    "Tests" up to the next level-2 heading), which `make test` runs; the chain is the job, not the test suite."""
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    if with_tests: return nb
+    keep, in_tests = [], False
+    for c in nb.cells:
+        if c.cell_type == "markdown" and c.source.startswith("## "):
+            in_tests = c.source[3:].lstrip().lower().startswith("tests")
+        if not in_tests: keep.append(c)
+    nb.cells = keep
+    return nb
 
 def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, kernel: str = "python3") -> Path:
     "Execute the chain's notebooks in order; returns the run folder holding the executed copies and run.json."
@@ -108,14 +124,14 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     if unknown: raise ValueError(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in CHAIN]}")
     record = {"preset": ctx.preset, "corpus": str(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
-              "machine": _machine(), "steps": []}
+              "machine": _machine(), "tests_in_chain": ctx.tests, "steps": []}
     for i, step in enumerate(todo, 1):
         params = step.params(ctx)
         out_nb = run_dir / f"{i:02d}_{step.notebook}"
         log.info(f"[{i}/{len(todo)}] {step.name}: {step.notebook} -> {out_nb}")
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(str(root / "nbs" / step.notebook), str(out_nb), parameters=params,
+            pm.execute_notebook(chain_notebook(root / "nbs" / step.notebook, ctx.tests), str(out_nb), parameters=params,
                                 cwd=str(root), kernel_name=kernel, language="python", progress_bar=False,
                                 log_output=False)   # nbdev_clean strips the kernelspec: say the language
         except pm.PapermillExecutionError as e:
@@ -224,11 +240,12 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", default=None, help=f"comma-separated subset of {[s.name for s in CHAIN]}")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="stage-1 worker processes")
+    p.add_argument("--with-tests", action="store_true", help="also execute each notebook's `## Tests` sections")
     p.add_argument("--reports", default=None, help="where tables and figures go (default: reports/)")
     a = p.parse_args(argv)
     ctx = make_context(a.preset, a.meld_root, a.affwild_root, a.config,
                        [int(s) for s in a.seeds.split(",")] if a.seeds else None, reports=a.reports,
-                       device=a.device, workers=a.workers)
+                       device=a.device, workers=a.workers, tests=a.with_tests)
     t0 = time.perf_counter()
     run_dir = run_chain(ctx, a.steps.split(",") if a.steps else None)
     print(f"done in {time.perf_counter() - t0:.0f} s\n  executed notebooks: {run_dir}\n  tables and figures: {ctx.reports}")
