@@ -430,21 +430,23 @@ class Dist:
     world: int = 1
     rank: int = 0
     local_rank: int = 0
-    owns_group: bool = False
     @property
     def main(self) -> bool: return self.rank == 0
 
 def init_distributed(device) -> tuple[Dist, torch.device]:
     """Join the process group that torchrun describes (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR/PORT): gloo on CPU,
-    nccl on CUDA with one GPU a process. Without WORLD_SIZE > 1 nothing happens."""
+    nccl on CUDA with one GPU a process; joined once a process (later calls reuse it; it is closed at exit).
+    Without WORLD_SIZE > 1 nothing happens."""
     import torch.distributed as tdist
     device = torch.device(device)
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1: return Dist(), device
     local = int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0")))
     if device.type == "cuda": device = torch.device("cuda", local); torch.cuda.set_device(device)
-    owns = not tdist.is_initialized()
-    if owns: tdist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(tdist.get_world_size(), tdist.get_rank(), local, owns), device
+    if not tdist.is_initialized():
+        import atexit
+        tdist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        atexit.register(lambda: tdist.is_initialized() and tdist.destroy_process_group())
+    return Dist(tdist.get_world_size(), tdist.get_rank(), local), device
 
 def shard_order(n: int, d: Dist, generator=None) -> list[int]:
     """This process's share of one epoch: one shuffled order shared by all processes (same generator seed), padded by
@@ -580,9 +582,7 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                     "param_checksum": float(sum(p.detach().double().sum() for p in model.parameters()))}
         import torch.distributed as tdist
         tdist.barrier()            # the others wait for the main process's last checkpoint
-        if not dist.main:
-            if dist.owns_group: tdist.destroy_process_group()
-            return {"seed": tc.seed, "distributed": ddp_info}
+        if not dist.main: return {"seed": tc.seed, "distributed": ddp_info}
     bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
                "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
@@ -595,9 +595,7 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                       **{f"p_{e}": np.array(ev["probs"])[:, i] for i, e in enumerate(EMOTIONS)}}).to_csv(out / "test_predictions.csv", index=False)
     if bm.dfer is not None and dfer_data is not None and len(dfer_data.get("val", ((), ()))[1]):
         metrics["dfer_val"] = evaluate_dfer(bm.dfer, *dfer_data["val"], device=device)
-    if dist.world > 1:
-        metrics["distributed"] = ddp_info
-        if dist.owns_group: tdist.destroy_process_group()
+    if dist.world > 1: metrics["distributed"] = ddp_info
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -699,14 +697,19 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
             if m.get("config_hash") == config_hash(override(cfg, **{"train.seed": int(s)})):
                 per_seed[str(s)] = m; log.info(f"seed {s}: reusing {mj}")
     todo = [s for s in seeds if str(s) not in per_seed]
-    if todo and prepared is None: prepared = prepare_run(cfg, corpus, stage1_dir, cache_dir, progress=progress)
+    dist, _ = init_distributed(dev)      # torchrun: the main process fills the feature cache, the others then read it
+    if todo and prepared is None:
+        import torch.distributed as tdist
+        if not dist.main: tdist.barrier()
+        prepared = prepare_run(cfg, corpus, stage1_dir, cache_dir, progress=progress and dist.main)
+        if dist.world > 1 and dist.main: tdist.barrier()
     for s in todo:
         c = override(cfg, **{"train.seed": int(s)})
         sd = out / f"seed{s}"
         per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
                                      text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
                                      resume=resume, progress=progress)
-    if int(os.environ.get("RANK", "0")) != 0:     # torchrun: the main process writes the reports
+    if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "corpus": str(corpus), "corpus_name": corpus.name, "stage1_dir": str(stage1_dir), "seeds": [int(s) for s in seeds],

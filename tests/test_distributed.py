@@ -14,7 +14,7 @@ WORKER = textwrap.dedent('''
     import numpy as np, torch
     torch.set_num_threads(1)
     from facialmmt.core import get_config
-    from facialmmt.train import MermcItem, model_dims, train_one
+    from facialmmt.train import MermcItem, model_dims, run_experiment, train_one
     out = sys.argv[1]
     cfg = get_config("tiny", **{"model.modalities": "av", "train.epochs": 2, "train.batch_size": 4,
                                 "dfer.batch_size": 8, "dfer.img_size": 28, "dfer.embed_dim": 16,
@@ -30,6 +30,10 @@ WORKER = textwrap.dedent('''
     dims = model_dims(splits["train"], cfg, 1)
     m = train_one(cfg, splits, dims, out, dfer_data=dfer, device="cpu", progress=False)
     with open(os.path.join(out, f"rank{os.environ['RANK']}.json"), "w") as f: json.dump(m, f)
+    # run_experiment under torchrun: its own process group, reports written once
+    prepared = {"splits": splits, "dims": dims, "dfer": dfer, "pad_id": 0}
+    r = run_experiment(cfg, corpus=out, out_dir=os.path.join(out, "exp"), seeds=(1,), prepared=prepared, progress=False)
+    with open(os.path.join(out, f"exp_rank{os.environ['RANK']}.json"), "w") as f: json.dump(sorted(r), f)
 ''')
 
 
@@ -40,7 +44,7 @@ def test_ddp_two_processes_gloo(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        str(script), str(out)], capture_output=True, text=True, timeout=600, env=env,
+                        str(script), str(out)], capture_output=True, text=True, timeout=300, env=env,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr[-3000:]
     m0, m1 = (json.loads((out / f"rank{k}.json").read_text()) for k in (0, 1))
@@ -53,3 +57,7 @@ def test_ddp_two_processes_gloo(tmp_path):
     assert "test" in m0 and "test" not in m1 and len(m0["history"]) == 2
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["distributed"]["world"] == 2 and (out / "ckpt" / "best").exists()
+    # run_experiment: the main process returns the full result and writes the reports, the other a short record
+    e0, e1 = (json.loads((out / f"exp_rank{k}.json").read_text()) for k in (0, 1))
+    assert "summary" in e0 and "summary" not in e1
+    assert (out / "exp" / "table2.md").exists() and (out / "exp" / "seed1" / "metrics.json").exists()
