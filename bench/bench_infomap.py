@@ -4,7 +4,7 @@ Infomap itself (`infomap_cluster(..., edges=E)`: adding the links, the search, t
 in a fresh Python process, so its peak RSS (ru_maxrss) is that size's alone. The 100k / 10k time ratio is printed last
 (10x the embeddings: 10x is linear, 100x quadratic).
 
-    python bench/bench_infomap.py [--sizes 10000,50000,100000] [--k 50] [--min-sim 0.58] [--ids 1000] [--chunk 4096]
+    python bench/bench_infomap.py [--sizes 10000,50000,100000] [--k 50] [--min-sim 0.58] [--ids 1000] [--chunk 1024]
 
 Data: synthetic unit 128-d embeddings of `--ids` identities (seed 0): each face is its identity's random unit centre
 plus Gaussian noise, so two faces of one identity have cosine ~0.8 and of two identities ~0 (the reference k = 50,
@@ -47,7 +47,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,50000,100000"); ap.add_argument("--ids", type=int, default=1000)
     ap.add_argument("--k", type=int, default=50); ap.add_argument("--min-sim", type=float, default=0.58)
-    ap.add_argument("--chunk", type=int, default=4096, help="rows per kNN block (knn_topk's default is 4096)")
+    ap.add_argument("--chunk", type=int, default=1024, help="rows per kNN block (knn_topk default: 1024)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
