@@ -94,7 +94,8 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
     if aff is None and not synth:
         raise FileNotFoundError("real MELD needs a DFER set: pass --affwild-root (Aff-Wild2, EULA from its authors)")
     return RunContext(preset=preset, corpus=corpus, affwild=aff, config=config or PRESET_CONFIG[preset],
-                      seeds=list(seeds or PRESET_SEEDS[preset]), reports=resolve_path(reports or "reports"),
+                      seeds=list(seeds or PRESET_SEEDS[preset]),
+                      reports=resolve_path(reports or ("reports" if preset == "default" else f"reports/{preset}")),
                       device=device, synth=synth, workers=workers, tests=tests)
 
 def chain_notebook(path, with_tests: bool = False):
@@ -241,7 +242,7 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="stage-1 worker processes")
     p.add_argument("--with-tests", action="store_true", help="also execute each notebook's `## Tests` sections")
-    p.add_argument("--reports", default=None, help="where tables and figures go (default: reports/)")
+    p.add_argument("--reports", default=None, help="where tables and figures go (default: reports/; tiny: reports/tiny/)")
     a = p.parse_args(argv)
     ctx = make_context(a.preset, a.meld_root, a.affwild_root, a.config,
                        [int(s) for s in a.seeds.split(",")] if a.seeds else None, reports=a.reports,
