@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override, resolve_path
+from .core import (atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override,
+                            portable_path, resolve_path)
 
 # %% auto #0
 __all__ = ['TABLE5', 'TABLE4', 'Row', 'row_config', 'run_rows', 'ablation_table', 'write_table', 'run_ablations']
@@ -117,7 +118,7 @@ def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0,
     res4 = run_rows(TABLE4, base, corpus, stage1_dir, root, seeds, cache_dir, device, epochs, progress)
     files = {"table5": write_table(ablation_table(TABLE5, res5), root, "table5", "Table 5 equivalent: ablations", corpus.name),
              "table4": write_table(ablation_table(TABLE4, res4), root, "table4", "Table 4 equivalent: visual modality only", corpus.name)}
-    atomic_write_json(root / "ablations.json", {"config": config, "seeds": list(seeds), "corpus": str(corpus),
+    atomic_write_json(root / "ablations.json", {"config": config, "seeds": list(seeds), "corpus": portable_path(corpus),
                       "rows": {k: {"label": v["label"], "summary": v["summary"], "config_hash": v["config_hash"], "out_dir": v["out_dir"]}
                                for k, v in {**res5, **res4}.items()}})
     return {"files": files, "results": {**res5, **res4}}

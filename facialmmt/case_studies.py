@@ -85,7 +85,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
     abl = out_root / "ablations"
     import json
     rows = json.loads((abl / "ablations.json").read_text())["rows"] if (abl / "ablations.json").exists() else {}
-    run_dir = lambda rid: Path(rows[rid]["out_dir"]) if rid in rows else abl / rid
+    run_dir = lambda rid: resolve_path(rows[rid]["out_dir"]) if rid in rows else abl / rid
     preds = {rid: load_predictions(run_dir(rid).parent, run_dir(rid).name) for _, rid, _ in VARIANTS}
     preds["full"] = load_predictions(run_dir("full").parent, run_dir("full").name)
     metas = {}

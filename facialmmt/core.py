@@ -24,8 +24,8 @@ __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_O
            'MELD_LEADING_ROLES', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig', 'Stage1Config',
            'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict', 'save_config',
            'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path',
-           'seed_everything', 'get_device', 'get_logger', 'atomic_path', 'atomic_write_bytes', 'atomic_write_text',
-           'atomic_write_json', 'file_hash']
+           'portable_path', 'seed_everything', 'get_device', 'get_logger', 'atomic_path', 'atomic_write_bytes',
+           'atomic_write_text', 'atomic_write_json', 'file_hash']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -298,6 +298,13 @@ def resolve_path(p, root: Path | None = None) -> Path:
     "Absolute path; relative ones resolve against the project root, not the cwd (papermill and nbdev_test differ)."
     p = Path(p).expanduser()
     return p if p.is_absolute() else (root or project_root()) / p
+
+def portable_path(p) -> str | None:
+    "A path as reports store it: relative to the project root when inside it (the checkout can move), else absolute."
+    if p is None: return None
+    p = resolve_path(p)
+    try: return str(p.relative_to(project_root()))
+    except ValueError: return str(p)
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     "Seed python, numpy and torch; make torch's CPU/CUDA kernels deterministic where it can."

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .core import atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, project_root, resolve_path
+from .core import (atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, portable_path,
+                            project_root, resolve_path)
 
 log = get_logger("facialmmt.reproduce")
 
@@ -123,7 +124,7 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     todo = [s for s in CHAIN if (steps is None or s.name in steps) and s.when(ctx)]
     unknown = set(steps or []) - {s.name for s in CHAIN}
     if unknown: raise ValueError(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in CHAIN]}")
-    record = {"preset": ctx.preset, "corpus": str(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
+    record = {"preset": ctx.preset, "corpus": portable_path(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
               "machine": _machine(), "tests_in_chain": ctx.tests, "steps": []}
     for i, step in enumerate(todo, 1):
@@ -136,11 +137,11 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
                                 cwd=str(root), kernel_name=kernel, language="python", progress_bar=False,
                                 log_output=False)   # nbdev_clean strips the kernelspec: say the language
         except pm.PapermillExecutionError as e:
-            record["steps"].append({"step": step.name, "notebook": str(out_nb), "params": params, "failed": str(e)[:2000]})
+            record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": params, "failed": str(e)[:2000]})
             atomic_write_json(run_dir / "run.json", record)
             raise RuntimeError(f"step {step.name!r} failed in {step.notebook}; the executed copy with the error is "
                                f"{out_nb}\n{e.ename}: {e.evalue}") from None
-        record["steps"].append({"step": step.name, "notebook": str(out_nb), "params": params,
+        record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": params,
                                 "seconds": round(time.perf_counter() - t0, 1)})
         atomic_write_json(run_dir / "run.json", record)
     record["total_seconds"] = round(sum(s["seconds"] for s in record["steps"]), 1)

@@ -25,7 +25,7 @@ import torch.nn as nn
 
 from .core import (EMOTIONS, N_EMOTIONS, Config, atomic_path, atomic_write_json, atomic_write_text,
                             config_from_dict, config_hash, config_to_dict, file_hash, get_config, get_device,
-                            get_logger, override, parse_overrides, resolve_path, seed_everything)
+                            get_logger, override, parse_overrides, portable_path, resolve_path, seed_everything)
 from .dfer import (evaluate_dfer, f1_report, load_dfer_frames, load_pretrained_backbone, resize_crops,
                             train_dfer_epoch)
 from .mario import MARIO, mermc_loss
@@ -712,8 +712,8 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
-              "corpus": str(corpus), "corpus_name": corpus.name, "stage1_dir": str(stage1_dir), "seeds": [int(s) for s in seeds],
-              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": str(out)}
+              "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],
+              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out)}
     write_reports(result, out, label)
     return result
 

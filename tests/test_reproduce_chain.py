@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from facialmmt.core import resolve_path
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,10 +34,10 @@ def test_tiny_chain_produces_every_table_and_figure(tmp_path):
     # every reported row traces to a metrics JSON with its config hash and seed
     abl = json.loads((rep / "ablations" / "ablations.json").read_text())
     for row in abl["rows"].values():
-        m = json.loads((Path(row["out_dir"]) / "seed0" / "metrics.json").read_text())
+        m = json.loads((resolve_path(row["out_dir"]) / "seed0" / "metrics.json").read_text())
         assert m["seed"] == 0 and m["config_hash"]
     # a second run reuses every finished seed (same config hash) instead of training again
-    seed_files = [Path(row["out_dir"]) / "seed0" / "metrics.json" for row in abl["rows"].values()] + [rep / "train/tiny/seed0/metrics.json"]
+    seed_files = [resolve_path(row["out_dir"]) / "seed0" / "metrics.json" for row in abl["rows"].values()] + [rep / "train/tiny/seed0/metrics.json"]
     before = {f: f.stat().st_mtime_ns for f in seed_files}
     r2 = _reproduce(rep, "--steps", "train,ablations")
     assert {f: f.stat().st_mtime_ns for f in seed_files} == before
