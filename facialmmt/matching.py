@@ -19,7 +19,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .core import (Config, Stage1Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, config_to_dict, file_hash,
-                            get_config, get_logger, override, parse_overrides, resolve_path)
+                            get_config, get_logger, override, parse_overrides, portable_path, resolve_path)
 from .clustering import infomap_cluster
 from .face_rules import ClipFaces, TrackScore, analyze_clip, get_scorer
 
@@ -703,7 +703,9 @@ def measure_throughput(corpus_root, cfg: Config, n_clips: int = 16, workers: Seq
     from facialmmt.data import read_meld
     utts = read_meld(corpus_root, [split])[split][:n_clips]
     out = {"n_clips": len(utts), "split": split, "cpu_count": os.cpu_count(), "loadavg_before": list(os.getloadavg())}
-    _pass1_job(utts[0], cfg, tempfile.mkdtemp(prefix="s1warm"))       # warm the page cache and this process's models
+    warm = tempfile.mkdtemp(prefix="s1warm")
+    try: _pass1_job(utts[0], cfg, warm)                                # warm the page cache and this process's models
+    finally: shutil.rmtree(warm, ignore_errors=True)
     for w in workers:
         tmp = Path(tempfile.mkdtemp(prefix="s1bench"))
         try:
@@ -723,9 +725,9 @@ def evaluate_stage1(corpus_root, stage1_dir, cfg: Config | None = None, splits: 
     "Everything the stage-1 report holds: sequence accuracy (a)-(d), clustering metrics, throughput (if asked)."
     cfg = cfg or get_config("cpu")
     meta = _read_json(resolve_path(corpus_root) / "meta.json") or {}
-    res = dict(corpus=str(resolve_path(corpus_root)), corpus_preset=meta.get("preset"), corpus_seed=meta.get("seed"),
+    res = dict(corpus=portable_path(corpus_root), corpus_preset=meta.get("preset"), corpus_seed=meta.get("seed"),
                corpus_generator_version=meta.get("generator_version"),
-               stage1_dir=str(resolve_path(stage1_dir)), config_name=cfg.name, config_hash=stage1_hash(cfg),
+               stage1_dir=portable_path(stage1_dir), config_name=cfg.name, config_hash=stage1_hash(cfg),
                stage1=config_to_dict(cfg.stage1))
     summ = _read_json(resolve_path(stage1_dir) / "stage1_summary.json")
     if summ: res["run"] = {k: summ.get(k) for k in ("statuses", "seconds", "library", "workers", "config_hash", "pass1", "pass2")}
