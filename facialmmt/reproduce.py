@@ -217,7 +217,8 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
                   f"started {rec.get('started')} UTC; config `{rec.get('config')}` (hash `{rec.get('config_hash')}`), seeds {rec.get('seeds')}.",
                   f"- Wall time per step: {steps}; total {rec.get('total_seconds')} s.",
                   f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
-                  "GPU / `paper` configuration: not run here."]
+                  "No number on this page comes from a GPU or from the `paper` configuration (its GPU step time and "
+                  "memory are in `bench/README.md`)."]
     else: lines += ["The tables above were written by individual notebook runs (each table's header names its corpus, "
                     "seeds and config hash); `facialmmt reproduce --preset default` has not yet been run end to end, so "
                     "tables it alone writes (ablations, case studies) may be missing."]
