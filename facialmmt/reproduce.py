@@ -113,6 +113,10 @@ def chain_notebook(path, with_tests: bool = False):
     nb.cells = keep
     return nb
 
+def _portable(params: dict) -> dict:
+    "Parameters as the run record stores them: absolute paths inside the checkout made relative to it."
+    return {k: portable_path(v) if isinstance(v, str) and Path(v).is_absolute() else v for k, v in params.items()}
+
 def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, kernel: str = "python3") -> Path:
     "Execute the chain's notebooks in order; returns the run folder holding the executed copies and run.json."
     import papermill as pm
@@ -137,11 +141,11 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
                                 cwd=str(root), kernel_name=kernel, language="python", progress_bar=False,
                                 log_output=False)   # nbdev_clean strips the kernelspec: say the language
         except pm.PapermillExecutionError as e:
-            record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": params, "failed": str(e)[:2000]})
+            record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": _portable(params), "failed": str(e)[:2000]})
             atomic_write_json(run_dir / "run.json", record)
             raise RuntimeError(f"step {step.name!r} failed in {step.notebook}; the executed copy with the error is "
                                f"{out_nb}\n{e.ename}: {e.evalue}") from None
-        record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": params,
+        record["steps"].append({"step": step.name, "notebook": portable_path(out_nb), "params": _portable(params),
                                 "seconds": round(time.perf_counter() - t0, 1)})
         atomic_write_json(run_dir / "run.json", record)
     record["total_seconds"] = round(sum(s["seconds"] for s in record["steps"]), 1)
