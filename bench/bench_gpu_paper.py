@@ -24,8 +24,8 @@ from facialmmt.core import get_config, override, seed_everything
 from facialmmt.dfer import train_dfer_epoch
 from facialmmt.encoders import TextEncoder
 from facialmmt.mario import mermc_loss
-from facialmmt.train import (MermcItem, build_model, collate_mermc, make_optimizers, model_dims, to_device,
-                             train_one)
+from facialmmt.train import (MermcItem, build_model, collate_mermc, make_optimizers, model_dims, prepare_cuda,
+                             to_device, train_one)
 
 
 def roberta_base_random(small: bool = False) -> TextEncoder:
@@ -145,7 +145,8 @@ def main(argv=None):
                 torch.backends.cuda.enable_cudnn_sdp(flag == "on")
                 r = mermc_throughput(base, cfg, items[:32], dims, bs, "bf16", device); r["cudnn_sdp"] = flag
                 res["cudnn_sdp_ab"].append(r); print("SDP-AB", json.dumps(r), flush=True)
-    if device.type == "cuda": torch.backends.cuda.enable_cudnn_sdp(a.cudnn_sdp == "on")
+    if a.cudnn_sdp == "off": prepare_cuda(device)          # what train_one does on CUDA
+    elif device.type == "cuda": torch.backends.cuda.enable_cudnn_sdp(True)
     env["cudnn_sdp"] = a.cudnn_sdp
     for prec in a.precisions.split(","):
         for bs in map(int, a.batches.split(",")):
