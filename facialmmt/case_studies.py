@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import EMOTIONS, atomic_path, atomic_write_text, resolve_path
+import json
+
+from .core import EMOTIONS, atomic_path, atomic_write_text, get_config, get_logger, override, resolve_path
 
 # variants in the order of the figure: (stage-1 face source, Table 4 run id, label)
 VARIANTS = [("all", "v_all", "all detected faces (toolkit-based)"),
@@ -17,7 +19,7 @@ VARIANTS = [("all", "v_all", "all detected faces (toolkit-based)"),
             ("final", "v_final", "full stage 1 (FacialMMT)")]
 
 # %% auto #0
-__all__ = ['VARIANTS', 'load_predictions', 'choose_cases', 'case_figure', 'run_case_studies']
+__all__ = ['VARIANTS', 'load_predictions', 'choose_cases', 'case_figure', 'ensure_full_model', 'run_case_studies']
 
 # %% ../nbs/07_case_studies.ipynb #1af48aa9
 def load_predictions(ablation_dir, row_id: str, seed: int = 0):
@@ -76,8 +78,22 @@ def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str,
     return Path(path)
 
 # %% ../nbs/07_case_studies.ipynb #6e648c5b
-def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, device: str = "cpu") -> dict:
-    "Choose cases from the ablation runs' predictions and draw one figure each; writes cases.md."
+def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu") -> Path:
+    """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
+    full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
+    from facialmmt.ablations import TABLE5, row_config
+    from facialmmt.train import run_experiment, run_inputs, seed_state
+    run, cfg = resolve_path(run), row_config(get_config(config), TABLE5[0])
+    if seed_state(run / "seed0", run_inputs(override(cfg, **{"train.seed": 0}), corpus, stage1_dir)) != "finished":
+        seeds = json.loads((run / "metrics.json").read_text())["seeds"] if (run / "metrics.json").exists() else [0]
+        get_logger("facialmmt.case_studies").info(f"no checkpoint of this checkout under {run}/seed0: training seeds {seeds}")
+        run_experiment(cfg, corpus, stage1_dir, run, seeds=seeds, cache_dir=cache_dir, device=device, label=TABLE5[0].label)
+    return run / "seed0" / "ckpt" / "best"
+
+def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, device: str = "cpu", config="cpu",
+                     cache_dir="data/cache/features") -> dict:
+    """Choose cases from the ablation runs' predictions and draw one figure each; writes cases.md. `config` is the
+    chain's config: the full model is trained first if this checkout has no checkpoint of it (`ensure_full_model`)."""
     from facialmmt.data import group_dialogues, read_audio, read_meld
     from facialmmt.matching import load_face_sequence, load_stage1_meta
     from facialmmt.train import load_bundle, predict
@@ -93,7 +109,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
         try: metas[k] = load_stage1_meta(stage1_dir, k)
         except FileNotFoundError: pass
     keys = choose_cases(preds, metas, n_cases)
-    bundle = load_bundle(run_dir("full") / "seed0" / "ckpt" / "best", device)
+    bundle = load_bundle(ensure_full_model(run_dir("full"), config, corpus, stage1_dir, cache_dir, device), device)
     utts = read_meld(corpus, splits=("test",))["test"]
     by_key = {u.key: u for u in utts}
     dias = group_dialogues(utts)
@@ -111,6 +127,6 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
         f = case_figure(k, seqs, frames, dist, u.emotion, pv, out / f"case_{i}.png", u.text)
         figs.append(f)
         md.append(f"**{k}** (gold *{u.emotion}*, speaker {u.speaker}): " + "; ".join(f"{lab}: {p}" for lab, p in pv.items())
-                  + f"\n\n![case {i}](case_studies/case_{i}.png)\n")
+                  + f"\n\n![case {i}](case_{i}.png)\n")     # relative to cases.md
     atomic_write_text(out / "cases.md", "\n".join(md))
     return {"keys": keys, "figures": figs, "md": out / "cases.md"}

@@ -24,8 +24,8 @@ __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_O
            'MELD_LEADING_ROLES', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig', 'Stage1Config',
            'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict', 'save_config',
            'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path',
-           'portable_path', 'seed_everything', 'get_device', 'get_logger', 'atomic_path', 'atomic_write_bytes',
-           'atomic_write_text', 'atomic_write_json', 'file_hash']
+           'portable_path', 'reports_root', 'seed_everything', 'get_device', 'get_logger', 'atomic_path',
+           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -305,6 +305,12 @@ def portable_path(p) -> str | None:
     p = resolve_path(p)
     try: return str(p.relative_to(project_root()))
     except ValueError: return str(p)
+
+def reports_root(corpus=None) -> Path:
+    """Where a corpus's tables and figures go: `reports/` for the embedded default SynMELD (`data/synmeld`, the
+    committed reference), `reports/<corpus folder name>/` for any other corpus, so results never mix corpora."""
+    if corpus is None or resolve_path(corpus) == resolve_path("data/synmeld"): return resolve_path("reports")
+    return resolve_path("reports") / resolve_path(corpus).name
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     "Seed python, numpy and torch; make torch's CPU/CUDA kernels deterministic where it can."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Callable
 
 from .core import (atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, portable_path,
-                            project_root, resolve_path)
+                            project_root, reports_root, resolve_path)
 
 log = get_logger("facialmmt.reproduce")
 
 # %% auto #0
-__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'RunContext', 'Step', 'make_context', 'chain_notebook', 'run_chain',
-           'write_results_summary', 'refresh_readme', 'reproduce_main']
+__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'RunContext', 'Step', 'headline_numbers', 'compare_numbers',
+           'format_comparison', 'make_context', 'chain_notebook', 'run_chain', 'write_results_summary',
+           'refresh_readme', 'reproduce_main']
 
 # %% ../nbs/08_reproduce.ipynb #04711fb8
 @dataclass
@@ -74,6 +76,61 @@ CHAIN: list[Step] = [
 PRESET_SEEDS = {"tiny": [0], "default": [0, 1, 2]}
 PRESET_CONFIG = {"tiny": "tiny", "default": "cpu"}
 
+# %% ../nbs/08_reproduce.ipynb #7a4cd1c9
+def headline_numbers(read: Callable[[str], dict | None], train_rel: str) -> dict[str, float]:
+    """The numbers the README leads with, by name. `read(rel)` returns a JSON file of the reports folder (or None);
+    `train_rel` is the main training run's folder relative to it (e.g. `train/cpu`)."""
+    out = {}
+    m = read(f"{train_rel}/metrics.json")
+    if m:
+        for s, ms in sorted(m.get("per_seed", {}).items()):
+            out[f"Table 2 weighted F1, seed {s}"] = ms.get("test", {}).get("weighted_f1")
+            out[f"Table 3 DFER macro F1, seed {s}"] = ms.get("dfer_val", {}).get("macro_f1")
+        for k, name in (("weighted_f1", "Table 2 weighted F1"), ("dfer_macro_f1", "Table 3 DFER macro F1")):
+            out[f"{name}, mean"], out[f"{name}, std"] = m["summary"][k]["mean"], m["summary"][k]["std"]
+    a = read("ablations/ablations.json")
+    for rid, r in sorted((a or {}).get("rows", {}).items()):
+        out[f"Table 4/5 {rid}, mean"] = r["summary"]["weighted_f1"]["mean"]
+        out[f"Table 4/5 {rid}, std"] = r["summary"]["weighted_f1"]["std"]
+    return {k: v for k, v in out.items() if v is not None}
+
+def compare_numbers(ref: dict, now: dict, source: str) -> dict:
+    "Each number of `now` beside the reference and their difference; counts of identical and differing numbers."
+    rows = {k: {"reference": ref.get(k), "now": v, "diff": None if ref.get(k) is None else v - ref[k]} for k, v in now.items()}
+    same = sum(1 for r in rows.values() if r["diff"] == 0)
+    differ = [k for k, r in rows.items() if r["diff"] not in (None, 0)]
+    return {"source": source, "numbers": rows, "identical": same, "differ": len(differ),
+            "new": sum(1 for r in rows.values() if r["reference"] is None),
+            "max_abs_diff": max((abs(rows[k]["diff"]) for k in differ), default=0.0)}
+
+def format_comparison(c: dict) -> str:
+    "The comparison as printed at the end of a run."
+    head = (f"Against the reference ({c['source']}): {len(c['numbers'])} numbers, {c['identical']} identical, "
+            f"{c['differ']} differ (max |diff| {c['max_abs_diff']:.4f}), {c['new']} without a reference value")
+    w = max((len(k) for k in c["numbers"]), default=10)
+    fmt = lambda x: "–" if x is None else f"{x:8.3f}"
+    lines = [head, f"  {'number':<{w}}  reference       now      diff"]
+    lines += [f"  {k:<{w}}  {fmt(r['reference'])}  {fmt(r['now'])}  {fmt(r['diff'])}" for k, r in c["numbers"].items()]
+    return "\n".join(lines)
+
+def _reference_reader(reports: Path) -> tuple[Callable[[str], dict | None], str]:
+    """Read the reports folder as committed at HEAD when git tracks it; else as it is now (call before the run).
+    Returns (reader, a description of the source)."""
+    import subprocess
+    root = project_root()
+    rel = portable_path(reports)
+    def git_read(p: str):
+        r = subprocess.run(["git", "show", f"HEAD:{rel}/{p}"], cwd=root, capture_output=True, text=True)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+    tracked = not Path(rel).is_absolute() and subprocess.run(["git", "ls-files", "--error-unmatch", f"{rel}/last_run.json"], cwd=root,
+                                                               capture_output=True).returncode == 0
+    if tracked: return git_read, f"{rel}/ as committed at {_git_commit()}"
+    snap = {}
+    for f in list(reports.glob("**/metrics.json")) + list(reports.glob("ablations/ablations.json")):
+        try: snap[str(f.relative_to(reports))] = json.loads(f.read_text())
+        except (OSError, ValueError): pass
+    return snap.get, f"{portable_path(reports)}/ as found before this run"
+
 # %% ../nbs/08_reproduce.ipynb #266243fd
 def make_context(preset: str = "default", meld_root=None, affwild_root=None, config: str | None = None,
                  seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2,
@@ -96,7 +153,8 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
         raise FileNotFoundError("real MELD needs a DFER set: pass --affwild-root (Aff-Wild2, EULA from its authors)")
     return RunContext(preset=preset, corpus=corpus, affwild=aff, config=config or PRESET_CONFIG[preset],
                       seeds=list(seeds or PRESET_SEEDS[preset]),
-                      reports=resolve_path(reports or ("reports" if preset == "default" else f"reports/{preset}")),
+                      reports=resolve_path(reports or (reports_root(corpus) if not synth else
+                                                       "reports" if preset == "default" else f"reports/{preset}")),
                       device=device, synth=synth, workers=workers, tests=tests)
 
 def chain_notebook(path, with_tests: bool = False):
@@ -128,6 +186,7 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     todo = [s for s in CHAIN if (steps is None or s.name in steps) and s.when(ctx)]
     unknown = set(steps or []) - {s.name for s in CHAIN}
     if unknown: raise ValueError(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in CHAIN]}")
+    ref_read, ref_source = _reference_reader(ctx.reports)
     record = {"preset": ctx.preset, "corpus": portable_path(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
               "machine": _machine(), "tests_in_chain": ctx.tests, "steps": []}
@@ -149,6 +208,12 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
                                 "seconds": round(time.perf_counter() - t0, 1)})
         atomic_write_json(run_dir / "run.json", record)
     record["total_seconds"] = round(sum(s["seconds"] for s in record["steps"]), 1)
+    train_rel = str(ctx.train_dir.relative_to(ctx.reports))
+    def read_now(p):
+        f = ctx.reports / p
+        return json.loads(f.read_text()) if f.exists() else None
+    record["reference"] = compare_numbers(headline_numbers(ref_read, train_rel), headline_numbers(read_now, train_rel), ref_source)
+    print(format_comparison(record["reference"]), flush=True)
     atomic_write_json(run_dir / "run.json", record)
     atomic_write_json(ctx.reports / "last_run.json", record)
     write_results_summary(ctx.reports, record)
@@ -175,7 +240,7 @@ def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[st
     p = reports / rel
     if not p.exists(): return [f"### {title}", "", f"*not generated (`{rel}` missing)*", ""]
     base = p.parent.relative_to(project_root()) if p.is_relative_to(project_root()) else p.parent
-    text = p.read_text().replace("](case_studies/", f"]({base}/case_studies/").replace("](./", f"]({base}/")
+    text = re.sub(r"\]\((?!https?://|/|#)(?:\./)?([^)\s]+)\)", lambda m: f"]({base}/{m.group(1)})", p.read_text())
     text = "\n".join("###" + l if l.startswith("#") else l for l in text.strip().splitlines())   # nest its headings
     out = [f"### {title}", "", text, ""]
     for img in images:
@@ -203,6 +268,14 @@ def _train_section(reports: Path) -> list[str]:
         if (r / "confusion.png").exists(): out += [f"![{r.name}]({rel(r / 'confusion.png')})", ""]
     return out
 
+def _reference_line(c: dict | None) -> str:
+    "One README line: how the run's headline numbers compare with the reference it was checked against."
+    if not c: return "- Reference check: this run record predates it."
+    if not c["numbers"] or c["new"] == len(c["numbers"]): return f"- Reference check: no reference values ({c['source']})."
+    s = (f"- Reference check against {c['source']}: of {len(c['numbers'])} headline numbers (Table 2 per seed and mean ± std, "
+         f"Table 3, every Table 4/5 row), **{c['identical']} identical**, {c['differ']} differ")
+    return s + (f" (largest |difference| {c['max_abs_diff']:.3f} points; `last_run.json` lists each)." if c["differ"] else ".")
+
 def write_results_summary(reports, record: dict | None = None) -> Path:
     "reports/README_results.md: every generated table and figure, plus what was run, on what, with which seeds."
     reports = resolve_path(reports)
@@ -220,6 +293,7 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
         lines += [f"- `facialmmt reproduce --preset {rec.get('preset')}` at commit `{rec.get('commit')}` on {rec.get('machine')}, "
                   f"started {rec.get('started')} UTC; config `{rec.get('config')}` (hash `{rec.get('config_hash')}`), seeds {rec.get('seeds')}.",
                   f"- Wall time per step: {steps}; total {rec.get('total_seconds')} s.",
+                  _reference_line(rec.get("reference")),
                   f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
                   "No number on this page comes from a GPU or from the `paper` configuration (its GPU step time and "
                   "memory are in `bench/README.md`)."]
@@ -228,14 +302,16 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
                     "tables it alone writes (ablations, case studies) may be missing."]
     return atomic_write_text(reports / "README_results.md", "\n".join(lines) + "\n")
 
-def refresh_readme() -> Path:
-    "Re-render README.md from nbs/index.ipynb (executed, inputs hidden) so its results section matches reports/."
+def refresh_readme(out_dir=None) -> Path:
+    """Re-render README.md from nbs/index.ipynb (executed, inputs hidden) so its results section matches reports/.
+    `out_dir`: render elsewhere (tests compare that with the committed README)."""
     import subprocess, sys
     root = project_root()
+    out = resolve_path(out_dir) if out_dir else root
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", "--execute", "--no-input",
-                    str(root / "nbs" / "index.ipynb"), "--output-dir", str(root), "--output", "README"], check=True,
+                    str(root / "nbs" / "index.ipynb"), "--output-dir", str(out), "--output", "README"], check=True,
                    cwd=root, capture_output=True)
-    return root / "README.md"
+    return out / "README.md"
 
 def reproduce_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="facialmmt reproduce", description=__doc__ or "run the notebook chain")

@@ -25,7 +25,8 @@ import torch.nn as nn
 
 from .core import (EMOTIONS, N_EMOTIONS, Config, atomic_path, atomic_write_json, atomic_write_text,
                             config_from_dict, config_hash, config_to_dict, file_hash, get_config, get_device,
-                            get_logger, override, parse_overrides, portable_path, resolve_path, seed_everything)
+                            get_logger, override, parse_overrides, portable_path, reports_root, resolve_path,
+                            seed_everything)
 from .dfer import (evaluate_dfer, f1_report, load_dfer_frames, load_pretrained_backbone, resize_crops,
                             train_dfer_epoch)
 from .mario import MARIO, mermc_loss
@@ -36,8 +37,10 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
            'linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
-           'train_one', 'load_dfer_data', 'summarize', 'md_table', 'write_reports', 'plot_confusion', 'run_experiment',
-           'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main', 'train_main']
+           'train_one', 'corpus_fingerprint', 'stage1_fingerprint', 'run_inputs', 'seed_state', 'begin_local_run',
+           'end_local_run', 'default_train_dir', 'load_dfer_data', 'summarize', 'md_table', 'write_reports',
+           'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main',
+           'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -599,6 +602,65 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
 
+# %% ../nbs/05_train.ipynb #e23a6270
+def corpus_fingerprint(corpus) -> str:
+    """What a result depends on in a MELD-layout corpus: its label CSVs' content and its clip list (names and sizes;
+    hashing every clip of MELD would take minutes, and a changed clip changes stage 1's clip hashes anyway)."""
+    root = resolve_path(corpus)
+    h = hashlib.sha256()
+    for p in sorted(list(root.glob("*.csv")) + list(root.glob("*/*.csv"))):
+        h.update(f"{p.relative_to(root)}={file_hash(p)}\n".encode())
+    for p in sorted(root.rglob("*.mp4")):
+        h.update(f"{p.relative_to(root)}:{p.stat().st_size}\n".encode())
+    return h.hexdigest()[:16]
+
+def stage1_fingerprint(stage1_dir) -> str | None:
+    "Every stage-1 output's (clip hash, config hash, status), or None when there is no stage-1 folder."
+    if stage1_dir is None or not resolve_path(stage1_dir).is_dir(): return None
+    d, h = resolve_path(stage1_dir), hashlib.sha256()
+    for js in sorted(d.glob("*/*.json")):
+        try: m = json.loads(js.read_text())
+        except (OSError, ValueError): m = {"unreadable": file_hash(js)}
+        h.update(f"{js.relative_to(d)}:{m.get('clip_hash')}:{m.get('config_hash')}:{m.get('status')}:{m.get('unreadable')}\n".encode())
+    return h.hexdigest()[:16]
+
+def run_inputs(cfg: Config, corpus, stage1_dir) -> dict:
+    "The inputs a seed's result depends on: config hash, corpus and stage-1 fingerprints (stage 1 only if vision is used)."
+    return {"config_hash": config_hash(cfg), "corpus": corpus_fingerprint(corpus),
+            "stage1": stage1_fingerprint(stage1_dir) if "v" in cfg.model.modalities else None}
+
+def _local_run(seed_dir) -> Path: return Path(seed_dir) / "ckpt" / "local_run.json"
+
+def seed_state(seed_dir, inputs: dict) -> str:
+    """`finished` (reuse it), `interrupted` (resume it), `stale` (another run's leftovers: clear them) or `new`, per the
+    rules above. `inputs` is `run_inputs(...)` for this seed's config."""
+    seed_dir = Path(seed_dir)
+    rec = _read_local_run(seed_dir)
+    if rec is None: return "stale" if (seed_dir / "ckpt").exists() else "new"
+    if rec.get("inputs") != inputs: return "stale"
+    mj, best = seed_dir / "metrics.json", seed_dir / "ckpt" / "best" / "model.json"
+    if rec.get("metrics_sha256") and mj.exists() and best.exists() and file_hash(mj, 64) == rec["metrics_sha256"]:
+        return "finished"
+    return "interrupted"
+
+def _read_local_run(seed_dir) -> dict | None:
+    try: return json.loads(_local_run(seed_dir).read_text())
+    except (OSError, ValueError): return None
+
+def begin_local_run(seed_dir, inputs: dict) -> None:
+    "Before training: record which inputs this checkpoint folder belongs to (not committed: it sits under ckpt/)."
+    atomic_write_json(_local_run(seed_dir), {"inputs": inputs, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+
+def end_local_run(seed_dir) -> None:
+    "After training: the record names the metrics file this checkout wrote, which makes the seed reusable."
+    rec = _read_local_run(seed_dir) or {}
+    rec.update(metrics_sha256=file_hash(Path(seed_dir) / "metrics.json", 64), ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    atomic_write_json(_local_run(seed_dir), rec)
+
+def default_train_dir(corpus, cfg: Config) -> Path:
+    "`<reports root of the corpus>/train/<config name>` (core.reports_root: one folder tree per corpus)."
+    return reports_root(corpus) / "train" / cfg.name
+
 # %% ../nbs/05_train.ipynb #eed319c8
 def _affwild_root(cfg: Config, corpus: Path) -> Path | None:
     if cfg.data.affwild_root: return resolve_path(cfg.data.affwild_root)
@@ -679,25 +741,32 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
                    device: str | None = None, label: str | None = None, resume: bool = True, progress: bool = True,
                    prepared: dict | None = None) -> dict:
     """Train + evaluate `cfg` once per seed; write per-seed artefacts and the run's reports under `out_dir`.
-    Returns {config, config_hash, seeds, per_seed: {seed: metrics}, summary: mean ± std, out_dir}. A seed whose
-    metrics.json already exists with the same config hash is reused (re-running an ablation costs nothing)."""
+    Returns {config, config_hash, seeds, per_seed: {seed: metrics}, summary: mean ± std, out_dir}. A seed that this
+    checkout finished from the same config, corpus and stage-1 outputs is reused (`seed_state`); any other seed trains,
+    committed metrics or not."""
     from facialmmt.data import read_meld
     log = get_logger()
     if corpus is None:
         from facialmmt.synth import ensure_corpus
         corpus = ensure_corpus(preset=cfg.data.synth_preset, seed=cfg.data.synth_seed)
     corpus = resolve_path(corpus)
-    out = resolve_path(out_dir or f"reports/train/{cfg.name}")
+    if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
+    out = resolve_path(out_dir or default_train_dir(corpus, cfg))
     dev = get_device(device or cfg.train.device)
-    per_seed = {}
-    for s in seeds:                      # finished seeds (same config hash) are reused without preparing anything
-        mj = out / f"seed{s}" / "metrics.json"
-        if resume and mj.exists():
-            m = json.loads(mj.read_text())
-            if m.get("config_hash") == config_hash(override(cfg, **{"train.seed": int(s)})):
-                per_seed[str(s)] = m; log.info(f"seed {s}: reusing {mj}")
-    todo = [s for s in seeds if str(s) not in per_seed]
     dist, _ = init_distributed(dev)      # torchrun: the main process fills the feature cache, the others then read it
+    per_seed, inputs = {}, {}
+    for s in seeds:                      # finished seeds are reused without preparing anything
+        sd = out / f"seed{s}"
+        inputs[s] = run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir)
+        state = seed_state(sd, inputs[s]) if resume else "new"
+        if state == "finished":
+            per_seed[str(s)] = json.loads((sd / "metrics.json").read_text()); log.info(f"seed {s}: reusing {sd} (trained by this checkout on the same inputs)")
+        elif state == "stale" or not resume:
+            if (sd / "ckpt").exists() and dist.main: shutil.rmtree(sd / "ckpt")
+            log.info(f"seed {s}: training" + (" (the checkpoint folder belonged to other inputs: cleared)" if state == "stale" else ""))
+        elif state == "new" and (sd / "metrics.json").exists():
+            log.info(f"seed {s}: training (metrics.json without this checkout's checkpoint and run record, e.g. committed reports)")
+    todo = [s for s in seeds if str(s) not in per_seed]
     if todo and prepared is None:
         import torch.distributed as tdist
         if not dist.main: tdist.barrier()
@@ -706,9 +775,11 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     for s in todo:
         c = override(cfg, **{"train.seed": int(s)})
         sd = out / f"seed{s}"
+        if dist.main and _read_local_run(sd) is None: begin_local_run(sd, inputs[s])
         per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
                                      text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
                                      resume=resume, progress=progress)
+        if dist.main: end_local_run(sd)
     if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
@@ -837,7 +908,7 @@ def train_main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seeds", default="0", help="comma-separated seeds")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--out", default=None, help="output folder (default reports/train/<config>)")
+    ap.add_argument("--out", default=None, help="output folder (default: reports/train/<config> for SynMELD, reports/<corpus folder>/train/<config> otherwise)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override (JSON value), repeatable")
     ap.add_argument("--no-resume", action="store_true")
     a = ap.parse_args(argv)

@@ -1,6 +1,7 @@
 """The whole papermill chain on the tiny preset (`facialmmt reproduce --preset tiny`), into a temporary reports folder,
-then again: the second run must reuse what the first computed (no wall time is asserted; the measured ratio is in the
-README). Part of CI's default run: 141 s for the chain on this 2-core machine with nothing cached."""
+then again: the second run must reuse what this checkout computed; then as a fresh clone sees it (metrics committed,
+no checkpoints): the third run must train again, find its checkpoints, and reproduce the same numbers exactly. No wall
+time is asserted (the measured ratio is in the README). Part of CI's default run."""
 import json
 import subprocess
 import sys
@@ -43,3 +44,20 @@ def test_tiny_chain_produces_every_table_and_figure(tmp_path):
     assert {f: f.stat().st_mtime_ns for f in seed_files} == before
     run2 = json.loads((rep / "last_run.json").read_text())
     assert [s["step"] for s in run2["steps"]] == ["train", "ablations"]
+
+    # A fresh clone: the committed reports hold every seed's metrics but no checkpoint and no local run record
+    # (reports/**/ckpt/ is ignored by git). The chain must train again, not reuse, and the case studies must find
+    # their checkpoint. The numbers it recomputes must equal the reference (the reports as found before the run).
+    import shutil
+    ckpts = sorted(rep.glob("**/ckpt"))
+    assert ckpts and all((c / "local_run.json").exists() and (c / "best" / "model.json").exists() for c in ckpts)
+    for c in ckpts: shutil.rmtree(c)
+    case_png = rep / "case_studies" / "case_1.png"
+    before = {f: f.stat().st_mtime_ns for f in seed_files + [case_png]}
+    r3 = _reproduce(rep, "--steps", "train,ablations,case_studies")
+    assert "reusing" not in r3.stderr + r3.stdout, "a seed was reused from metrics without a checkpoint"
+    assert all(f.stat().st_mtime_ns != before[f] for f in seed_files + [case_png]), "a step did not recompute"
+    assert all((f.parent / "ckpt" / "best" / "model.json").exists() for f in seed_files)
+    ref = json.loads((rep / "last_run.json").read_text())["reference"]
+    assert ref["numbers"] and ref["new"] == 0 and ref["differ"] == 0, ref     # same seed, same machine: identical
+    assert "identical" in r3.stdout
