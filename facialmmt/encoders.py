@@ -23,11 +23,12 @@ from .core import EncoderConfig, Stage1Config, get_logger, portable_path, resolv
 # %% auto #0
 __all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
            'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES',
-           'ModelNotFound', 'model_info', 'hub_name', 'face_models_dir', 'resolve_frame_model', 'Face', 'FaceAnalyzer',
-           'load_face_analyzer', 'packaged_text_dir', 'resolve_text_model', 'truncate_dialogue', 'build_text_input',
-           'pad_text_batch', 'TextEncoder', 'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer',
-           'load_audio_featurizer', 'describe_models', 'format_models', 'file_sha256', 'weights_sha256', 'used_model',
-           'used_models', 'models_key', 'format_used_models', 'render_test_face']
+           'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'ModelNotFound', 'model_info', 'hub_name', 'face_models_dir',
+           'resolve_frame_model', 'Face', 'FaceAnalyzer', 'load_face_analyzer', 'packaged_text_dir',
+           'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch', 'TextEncoder',
+           'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer', 'load_audio_featurizer', 'describe_models',
+           'format_models', 'file_sha256', 'weights_sha256', 'used_model', 'used_models', 'models_key',
+           'format_used_models', 'resolve_swin_weights', 'used_swin', 'render_test_face']
 
 # %% ../nbs/00c_encoders.ipynb #f93ec134
 class ModelNotFound(FileNotFoundError):
@@ -708,10 +709,12 @@ def weights_sha256(path, n: int = 12) -> str | None:
 
 def _used_name(info: dict) -> str:
     res, src = str(info["resolved"]), info["source"]
-    if src == "hf-cache":   # .../models--Org--name/snapshots/<revision>
-        p = Path(res)
-        repo = p.parent.parent.name
-        if repo.startswith("models--"): return repo[len("models--"):].replace("--", "/") + f"@{p.name[:8]}"
+    if src == "hf-cache":   # .../models--Org--name/snapshots/<revision>[/file]
+        parts = Path(res).parts
+        if "snapshots" in parts:
+            i = len(parts) - 1 - parts[::-1].index("snapshots")
+            if parts[i - 1].startswith("models--") and i + 1 < len(parts):
+                return parts[i - 1][len("models--"):].replace("--", "/") + f"@{parts[i + 1][:8]}"
     if src == "packaged": return f"{Path(res).parent.name}/{Path(res).name}"
     if src == "path": return str(portable_path(res))
     return res
@@ -724,14 +727,15 @@ def used_model(info: dict) -> dict:
     if info.get("fallback_for"): d["fallback_for"] = str(info["fallback_for"])
     return d
 
-def used_models(enc_cfg: EncoderConfig, modalities: str = "tav") -> list[dict]:
-    "The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded)."
+def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None) -> list[dict]:
+    "The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded); with `dfer_cfg` and vision, the Swin's initial weights."
     out = []
     if "t" in modalities: out.append(used_model(_text_info(enc_cfg)))
     if "a" in modalities:
         out.append(used_model(resolve_audio_model(enc_cfg.audio_model, enc_cfg.allow_fallback, enc_cfg.n_mels,
                                                   getattr(enc_cfg, "audio_pool", 4))[2]))
     if "v" in modalities: out.append(used_model(resolve_frame_model(enc_cfg.frame_model, enc_cfg.allow_fallback)[2]))
+    if "v" in modalities and dfer_cfg is not None: out.append(used_swin(dfer_cfg.pretrained))
     return out
 
 def models_key(models: Sequence[dict]) -> str:
@@ -747,6 +751,37 @@ def format_used_models(models: Sequence[dict]) -> str:
         if m.get("fallback_for"): s += f" — FALLBACK: {m['fallback_for']!r} was asked for and is not installed"
         rows.append(s)
     return "\n".join(rows)
+
+
+# %% ../nbs/00c_encoders.ipynb #12a02d2f
+SWIN_TIMM_IN1K = "timm/swin_tiny_patch4_window7_224.ms_in1k"   # timm's ImageNet-1k Swin-T 224 on the Hub
+SWIN_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+def resolve_swin_weights(name) -> tuple[Path, dict]:
+    """(weight file, info) of `dfer.pretrained`: a local file (as given or relative to the project root) or a Hub
+    repo id already in the Hugging Face cache (e.g. `timm/swin_tiny_patch4_window7_224.ms_in1k`). Never downloads."""
+    name = str(name)
+    p = _local_path(name)
+    if p is not None and p.is_file():
+        return p, model_info("swin", name, p, "path", None, _size_mb(p))
+    if p is None and "/" in name and not _looks_like_path(name):
+        for f in SWIN_WEIGHT_FILES:
+            d = _hf_cached(name, required=f)
+            if d is not None: return d / f, model_info("swin", name, d / f, "hf-cache", None, _size_mb(d / f))
+    where = resolve_path(name)
+    raise ModelNotFound(
+        f"pretrained Swin weights {name!r} are not available offline (not a file at {where}, not a cached Hub repo). "
+        f"The paper's are the authors' MS-Celeb-1M Swin-T, `pretrained_model/Swin_tiny_Ms-Celeb-1M.pt` from the "
+        f"download link in https://github.com/NUSTM/FacialMMT (README, 'Data and pretrained models preparation'): put "
+        f"it at {resolve_path('models/Swin_tiny_Ms-Celeb-1M.pt')} (the paper preset's dfer.pretrained) or pass its path "
+        f"with --set dfer.pretrained=PATH. timm's ImageNet Swin-T instead: `hf download {SWIN_TIMM_IN1K}` and "
+        f"--set dfer.pretrained={SWIN_TIMM_IN1K}. To train Swin from random weights say so: --set dfer.pretrained=null.")
+
+def used_swin(pretrained) -> dict:
+    "The DFER backbone's initial weights as `used_model` reports them (random init when `pretrained` is None)."
+    if not pretrained:
+        return dict(component="swin", requested=None, used="random init", source="random", sha256=None)
+    return used_model(resolve_swin_weights(pretrained)[1])
 
 
 # %% ../nbs/00c_encoders.ipynb #6c8135bb
