@@ -258,3 +258,39 @@ def test_inception_resnet_v1_in_facenet_layout(tmp_path):
     torch.save({k.replace("conv2d_1a", "stem"): t for k, t in sd.items()}, tmp_path / "renamed.pt")
     with pytest.raises(RuntimeError, match="conv2d_1a"):
         FaceAnalyzer(frame_model=str(tmp_path / "renamed.pt"), allow_fallback=False).frame_features(crops[:1])
+
+
+def test_feature_cache_key_follows_the_model_actually_used(tmp_path, monkeypatch):
+    "Same config, another installed frame model: another feature-cache key, so fallback features are never reused."
+    from facialmmt import train
+    w = tmp_path / "casia.pt"; w.write_bytes(b"x")
+    cfg = get_config("cpu", **{"encoders.frame_model": str(w)})
+    stand_in = tmp_path / "pkgs"; (stand_in / "facenet_pytorch").mkdir(parents=True)
+    (stand_in / "facenet_pytorch" / "__init__.py").write_text("")
+    train._FEATURE_MODELS.clear()
+    # facenet-pytorch "not installed" (whether or not it is): the frame model falls back to dlib
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a, _f=importlib.util.find_spec: None if n == "facenet_pytorch" else _f(n, *a))
+    before = train.feature_config(cfg)
+    fb = used_models(cfg.encoders, "v")[0]
+    assert fb["fallback_for"] == str(w) and "dlib" in fb["used"]
+    monkeypatch.undo()                                   # facenet-pytorch "installed": the requested model now runs
+    monkeypatch.syspath_prepend(str(stand_in))
+    train._FEATURE_MODELS.clear()
+    after = train.feature_config(cfg)
+    real = used_models(cfg.encoders, "v")[0]
+    assert "fallback_for" not in real and real["source"] == "path" and real["sha256"] == __import__("hashlib").sha256(b"x").hexdigest()[:12]
+    assert before["models"] != after["models"] and {k: v for k, v in before.items() if k != "models"} == {k: v for k, v in after.items() if k != "models"}
+    train._FEATURE_MODELS.clear()
+
+
+def test_report_header_names_the_models_used(tmp_path):
+    from facialmmt.core import EMOTIONS
+    from facialmmt.train import summarize, write_reports
+    models = used_models(get_config("cpu", **{"encoders.text_model": "roberta-large"}).encoders, "tav")
+    per_seed = {"0": {"test": {"weighted_f1": 50.0, "per_class_f1": {e: 50.0 for e in EMOTIONS}, "confusion": np.eye(7).tolist()}}}
+    result = {"config": "cpu", "config_hash": "abc", "seeds": [0], "corpus_name": "synmeld-tiny-s0", "per_seed": per_seed,
+              "summary": summarize(per_seed), "models": models}
+    write_reports(result, tmp_path)
+    t2 = (tmp_path / "table2.md").read_text()
+    assert "Models used" in t2 and "FALLBACK: 'roberta-large'" in t2 and models[0]["sha256"] in t2
+    assert "frame_features: 16x16 grey thumbnail" in t2
