@@ -727,15 +727,26 @@ def used_model(info: dict) -> dict:
     if info.get("fallback_for"): d["fallback_for"] = str(info["fallback_for"])
     return d
 
-def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None) -> list[dict]:
-    "The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded); with `dfer_cfg` and vision, the Swin's initial weights."
-    out = []
-    if "t" in modalities: out.append(used_model(_text_info(enc_cfg)))
+def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None, strict: bool = True) -> list[dict]:
+    """The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded); with
+    `dfer_cfg` and vision, the Swin's initial weights. `strict=False` records a model that does not resolve as
+    source "unresolved" with the error (for runs fed precomputed features) instead of raising `ModelNotFound`."""
+    steps = []
+    if "t" in modalities: steps.append(("text", enc_cfg.text_model, lambda: used_model(_text_info(enc_cfg))))
     if "a" in modalities:
-        out.append(used_model(resolve_audio_model(enc_cfg.audio_model, enc_cfg.allow_fallback, enc_cfg.n_mels,
-                                                  getattr(enc_cfg, "audio_pool", 4))[2]))
-    if "v" in modalities: out.append(used_model(resolve_frame_model(enc_cfg.frame_model, enc_cfg.allow_fallback)[2]))
-    if "v" in modalities and dfer_cfg is not None: out.append(used_swin(dfer_cfg.pretrained))
+        steps.append(("audio", enc_cfg.audio_model, lambda: used_model(resolve_audio_model(
+            enc_cfg.audio_model, enc_cfg.allow_fallback, enc_cfg.n_mels, getattr(enc_cfg, "audio_pool", 4))[2])))
+    if "v" in modalities:
+        steps.append(("frame_features", enc_cfg.frame_model,
+                      lambda: used_model(resolve_frame_model(enc_cfg.frame_model, enc_cfg.allow_fallback)[2])))
+        if dfer_cfg is not None: steps.append(("swin", dfer_cfg.pretrained, lambda: used_swin(dfer_cfg.pretrained)))
+    out = []
+    for comp, req, fn in steps:
+        try: out.append(fn())
+        except ModelNotFound as e:
+            if strict: raise
+            out.append(dict(component=comp, requested=None if req is None else str(req), used="unresolved",
+                            source="unresolved", sha256=None, error=str(e).split(". ")[0][:300]))
     return out
 
 def models_key(models: Sequence[dict]) -> str:
@@ -749,6 +760,7 @@ def format_used_models(models: Sequence[dict]) -> str:
     for m in models:
         s = f"{m['component']}: {m['used']} ({m['source']}" + (f", sha256 {m['sha256']})" if m.get("sha256") else ")")
         if m.get("fallback_for"): s += f" — FALLBACK: {m['fallback_for']!r} was asked for and is not installed"
+        if m.get("error"): s += f" — {m['requested']!r} NOT RESOLVED on this machine (features were given precomputed): {m['error']}"
         rows.append(s)
     return "\n".join(rows)
 

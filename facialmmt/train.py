@@ -595,7 +595,7 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
         if not dist.main: return {"seed": tc.seed, "distributed": ddp_info}
     bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
     from facialmmt.encoders import models_key, used_models
-    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None)
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
                "models": models, "models_key": models_key(models),
                "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
@@ -728,7 +728,7 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     from facialmmt.encoders import models_key, used_models
-    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None)
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "models": models, "models_key": models_key(models),
               "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],

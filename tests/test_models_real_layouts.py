@@ -294,3 +294,15 @@ def test_report_header_names_the_models_used(tmp_path):
     t2 = (tmp_path / "table2.md").read_text()
     assert "Models used" in t2 and "FALLBACK: 'roberta-large'" in t2 and models[0]["sha256"] in t2
     assert "frame_features: 16x16 grey thumbnail" in t2
+
+
+def test_unresolved_models_are_recorded_when_not_strict(monkeypatch, tmp_path):
+    "Runs fed precomputed features (bench, tests) record a model that does not resolve here instead of crashing; strict raises."
+    import huggingface_hub.constants as C
+    from facialmmt.encoders import format_used_models
+    monkeypatch.setattr(C, "HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    enc = get_config("paper").encoders
+    u = used_models(enc, "a", strict=False)[0]
+    assert u["source"] == "unresolved" and "wav2vec2-base-960h" in u["error"]
+    assert "NOT RESOLVED" in format_used_models([u])
+    with pytest.raises(ModelNotFound): used_models(enc, "a")
