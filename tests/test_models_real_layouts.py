@@ -306,3 +306,35 @@ def test_unresolved_models_are_recorded_when_not_strict(monkeypatch, tmp_path):
     assert u["source"] == "unresolved" and "wav2vec2-base-960h" in u["error"]
     assert "NOT RESOLVED" in format_used_models([u])
     with pytest.raises(ModelNotFound): used_models(enc, "a")
+
+
+def test_paper_runs_on_random_models_in_their_real_layouts(tmp_path, monkeypatch):
+    "bench/random_real_layouts.py --small: `paper` resolves every model by its real name, nothing substituted, and MARIO runs."
+    import importlib.util as iu
+    import huggingface_hub.constants as C
+    from facialmmt.encoders import load_audio_featurizer
+    from facialmmt.train import MermcItem, build_model, collate_mermc
+    spec = iu.spec_from_file_location("rrl", Path(__file__).parents[1] / "bench" / "random_real_layouts.py")
+    rrl = iu.module_from_spec(spec); spec.loader.exec_module(rrl)
+    res = rrl.main([str(tmp_path / "models"), "--small"])
+    monkeypatch.setattr(C, "HF_HUB_CACHE", str(res["hub"]))
+    monkeypatch.setenv("TORCH_HOME", str(res["torch_home"]))
+    cfg = get_config("paper", **{"dfer.pretrained": str(res["swin"]), **rrl.SMALL_SWIN, "model.hidden": 32, "model.heads": 2})
+    have_inception = res["inception"] is not None
+    used = used_models(cfg.encoders, "ta" + ("v" if have_inception else ""), cfg.dfer)
+    assert not any("fallback_for" in m for m in used) and all(m["sha256"] for m in used)
+    assert used[0]["used"].startswith("FacebookAI/roberta-large@") and used[1]["used"].startswith("facebook/wav2vec2-base-960h@")
+    tok, te, info = load_text_encoder(cfg.encoders)
+    assert info["source"] == "hf-cache" and te.dim == 64
+    af = load_audio_featurizer(cfg.encoders)
+    assert af.kind == "wav2vec2" and af.dim == 32
+    audio = af(np.zeros(16000, np.float32))
+    dims = {"text_dim": te.dim, "audio_dim": af.dim, "frame_dim": 512, "max_audio_len": 60, "max_vision_len": 4}
+    m = build_model(cfg, dims, te)                      # loads the authors'-layout Swin (224 -> 112: stage-4 tables)
+    assert m.dfer.pixel_norm == "half"
+    from facialmmt.encoders import build_text_input
+    ids = np.asarray(build_text_input(tok, ["hello there", "how are you"], 1, 512)["input_ids"])
+    items = [MermcItem("test/dia0_utt1", 0, ids, audio.astype(np.float16), np.zeros((3, 512), np.float16),
+                       np.zeros((3, 112, 112, 3), np.uint8))]
+    with torch.no_grad(): out = m.eval()(collate_mermc(items, dims, int(tok.pad_token_id or 0), img_size=112))
+    assert out["logits"].shape == (1, 7) and torch.isfinite(out["logits"]).all()
