@@ -25,6 +25,10 @@ requirements = [
     "papermill", "nbdev>=2.3,<3", "jupyterlab",
 ]
 dev_requirements = ["pytest", "pytest-timeout"]
+# InceptionResnetV1 (the paper's 512-d frame features) comes from facenet-pytorch, installed WITHOUT its dependencies:
+#   pip install facenet-pytorch==2.6.0 --no-deps
+# It is not an extra: its metadata pins torch<2.3 / torchvision<0.18 / numpy<2, which pip would install over ours;
+# with --no-deps it imports and runs with torch 2.9.1 + numpy 2 (checked 2026-11-30, tests/test_models_real_layouts.py).
 
 setuptools.setup(
     name=cfg["lib_name"],

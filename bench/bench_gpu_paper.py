@@ -119,7 +119,8 @@ def main(argv=None):
     ap.add_argument("--ab-sdp", action="store_true", help="first compare cuDNN attention on vs off at batch 1 and 16, bf16")
     a = ap.parse_args(argv)
     device = torch.device("cpu" if a.smoke or not torch.cuda.is_available() else "cuda")
-    cfg = get_config("paper", **{"encoders.text_model": "random"})
+    # random weights throughout (the step cost does not depend on them): no text model, no pretrained Swin file
+    cfg = get_config("paper", **{"encoders.text_model": "random", "dfer.pretrained": None})
     if a.smoke:
         cfg = override(cfg, **{"model.hidden": 32, "model.heads": 2, "dfer.embed_dim": 24, "dfer.depths": [1, 1, 1, 1],
                                "dfer.num_heads": [1, 2, 4, 8], "dfer.img_size": 56, "dfer.batch_size": 8,

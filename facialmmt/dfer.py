@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import torch.nn.functional as F
 from .core import EMOTIONS, N_EMOTIONS, DFERConfig, get_logger, resolve_path
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'build_backbone', 'to_pixels', 'resize_crops', 'DFERModel', 'dfer_loss',
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PIXEL_NORMS', 'build_backbone', 'to_pixels', 'resize_crops', 'DFERModel',
+           'dfer_loss', 'swin_layout', 'microsoft_to_timm', 'timm_to_microsoft', 'resize_rel_pos_bias',
            'load_pretrained_backbone', 'emotion_distribution', 'clarity', 'gate_keep', 'compact',
            'emotion_aware_visual', 'load_dfer_frames', 'iter_dfer_batches', 'f1_report', 'evaluate_dfer',
            'train_dfer_epoch']
@@ -25,6 +28,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'build_backbone', 'to_pixels', 'resi
 # %% ../nbs/04_dfer.ipynb #c21849d3
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# the authors' Swin input: transforms.Normalize(0.5, 0.5) on 0..1 pixels
+PIXEL_NORMS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))}
 
 def _tuple(v): return tuple(v) if isinstance(v, (list, tuple)) else v
 
@@ -38,13 +43,14 @@ def build_backbone(dcfg: DFERConfig) -> nn.Module:
     try: return timm.create_model(dcfg.backbone, **kw)
     except Exception as e: raise ValueError(f"cannot build the DFER backbone {dcfg.backbone!r} with {kw}: {e}") from e
 
-def to_pixels(images: torch.Tensor, size: int) -> torch.Tensor:
-    "uint8 `[N, H, W, 3]` (or float `[N, 3, H, W]` in 0..1) → normalised float `[N, 3, size, size]`."
+def to_pixels(images: torch.Tensor, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
+    "uint8 `[N, H, W, 3]` (or float `[N, 3, H, W]` in 0..1) → `(x - mean) / std`, float `[N, 3, size, size]`."
     if images.dtype == torch.uint8: x = images.permute(0, 3, 1, 2).float().div_(255.0)
     else: x = images.float()
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    mean = x.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1); std = x.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    mean = torch.as_tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.as_tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
@@ -58,19 +64,38 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
 
 # %% ../nbs/04_dfer.ipynb #8131a817
 class DFERModel(nn.Module):
-    "Swin backbone → linear to `feat_dim` (Hˢ, eq. 2) → MLP (feat → hidden → ReLU → 7) logits (eq. 3)."
+    """Swin backbone → linear to `feat_dim` (Hˢ, eq. 2) → MLP (feat → hidden → ReLU → 7) logits (eq. 3).
+    The input normalisation is part of the weights (buffers `pixel_mean`/`pixel_std`, ImageNet's until a pretrained
+    checkpoint sets its own), so a saved MARIO preprocesses faces as the checkpoint its Swin started from."""
     def __init__(self, dcfg: DFERConfig):
         super().__init__()
         self.dcfg = dcfg
         self.backbone = build_backbone(dcfg)
         self.proj = nn.Linear(self.backbone.num_features, dcfg.feat_dim)
         self.head = nn.Sequential(nn.Linear(dcfg.feat_dim, dcfg.mlp_hidden), nn.ReLU(), nn.Linear(dcfg.mlp_hidden, N_EMOTIONS))
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN))
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD))
+
+    def set_pixel_norm(self, name: str):
+        "Normalise inputs as `PIXEL_NORMS[name]` ('imagenet' or 'half')."
+        mean, std = PIXEL_NORMS[name]
+        self.pixel_mean.copy_(torch.tensor(mean)); self.pixel_std.copy_(torch.tensor(std))
+
+    @property
+    def pixel_norm(self) -> str:
+        return next((n for n, (m, s) in PIXEL_NORMS.items() if torch.allclose(self.pixel_mean.cpu(), torch.tensor(m))
+                     and torch.allclose(self.pixel_std.cpu(), torch.tensor(s))), "custom")
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for n in ("pixel_mean", "pixel_std"):   # checkpoints written before the normalisation was stored used ImageNet's
+            state_dict.setdefault(prefix + n, torch.tensor(IMAGENET_MEAN if n == "pixel_mean" else IMAGENET_STD))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if images.shape[0] == 0:
             z = self.proj.weight.new_zeros(0, self.dcfg.feat_dim)
             return z, self.head(z)
-        h = self.proj(self.backbone(to_pixels(images, self.dcfg.img_size)))
+        h = self.proj(self.backbone(to_pixels(images, self.dcfg.img_size, self.pixel_mean, self.pixel_std)))
         return h, self.head(h)
 
 def dfer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -79,6 +104,7 @@ def dfer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/04_dfer.ipynb #d4ecbcf6
 _PREFIXES = ("module.", "model.", "backbone.", "encoder.", "swin.", "net.")
+_DERIVED = ("relative_position_index", "attn_mask")   # buffers rebuilt by timm for our image size, never loaded
 
 def _read_state(path: Path) -> dict:
     if not path.exists(): raise FileNotFoundError(f"pretrained DFER weights not found: {path}")
@@ -95,36 +121,90 @@ def _read_state(path: Path) -> dict:
         raise ValueError(f"{path}: not a state dict of tensors")
     return sd
 
-def load_pretrained_backbone(model: DFERModel, path, log=None) -> dict:
-    """Load Swin weights into `model.backbone`, stripping common prefixes. Returns {loaded, missing, unexpected, skipped}.
-    Any backbone key left missing or any shape mismatch raises ValueError naming them (nothing is loaded silently)."""
+def _strip_prefixes(k: str, known) -> str:
+    for _ in range(3):
+        if k in known: break
+        p = next((p for p in _PREFIXES if k.startswith(p)), None)
+        if p is None: break
+        k = k[len(p):]
+    return k
+
+def swin_layout(keys) -> str:
+    """'microsoft' (original Swin code, FaceX-Zoo, the authors': patch merging at the END of stage i, keys
+    `layers.{0,1,2}.downsample`, head `head` or `output_layer`) or 'timm' (timm >= 0.9: at the START of stage i+1)."""
+    ks = list(keys)
+    return "microsoft" if any(k.startswith(("layers.0.downsample.", "output_layer.")) for k in ks) else "timm"
+
+def microsoft_to_timm(k: str) -> str | None:
+    "timm name of an original-layout backbone key; None for head keys (`head.*`, the authors' `output_layer.{2,3}`: a flatten-Linear-BN 512-d head)."
+    m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
+    if m: return f"layers.{int(m.group(1)) + 1}.downsample.{m.group(2)}"
+    if k.startswith("output_layer.0."): return "norm." + k[len("output_layer.0."):]   # their LayerNorm before the head = timm's final norm
+    if k.startswith(("head.", "output_layer.")): return None
+    return k
+
+def timm_to_microsoft(k: str, authors: bool = True) -> str:
+    "Inverse of `microsoft_to_timm` on backbone keys (`authors`: the final norm is `output_layer.0`, as in FaceX-Zoo's Swin)."
+    m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
+    if m: return f"layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}"
+    if authors and k.startswith("norm."): return "output_layer.0." + k[len("norm."):]
+    return k
+
+def resize_rel_pos_bias(table: torch.Tensor, n_rows: int) -> torch.Tensor:
+    "Bicubic resize of a relative-position bias table [(2W-1)², heads] to [n_rows, heads] (n_rows = (2W'-1)²)."
+    a, b = int(round(math.sqrt(table.shape[0]))), int(round(math.sqrt(n_rows)))
+    if a * a != table.shape[0] or b * b != n_rows: raise ValueError(f"bias tables must be square: {table.shape[0]} -> {n_rows} rows")
+    t = table.T.reshape(1, table.shape[1], a, a).float()
+    t = F.interpolate(t, size=(b, b), mode="bicubic", align_corners=False)
+    return t.reshape(table.shape[1], b * b).T.contiguous().to(table.dtype)
+
+def load_pretrained_backbone(model: DFERModel, path, log=None, interpolate: bool = True) -> dict:
+    """Load Swin weights into `model.backbone` from a timm-layout or original/authors'-layout checkpoint (a file, or a
+    cached Hub repo id; prefixes `module.`/`backbone.`… stripped). Relative-position bias tables of another window
+    size are interpolated (`interpolate`), the derived buffers dropped (timm rebuilds them), head keys dropped and
+    listed, and the input normalisation set from the layout (authors'/FaceX-Zoo: 0.5/0.5; timm and MS ImageNet:
+    ImageNet mean/std). Any backbone key missing, any other unexpected key or shape mismatch raises ValueError
+    naming them. Returns the report: {path, layout, pixel_norm, loaded, missing, unexpected, dropped_head,
+    dropped_buffers, interpolated, shape_mismatch}."""
+    from facialmmt.encoders import resolve_swin_weights
     log = log or get_logger()
-    path = resolve_path(path)
-    sd = _read_state(path)
+    path, _ = resolve_swin_weights(path)
+    raw = _read_state(Path(path))
     target = model.backbone.state_dict()
-    mapped, unexpected = {}, []
+    known = set(target) | {timm_to_microsoft(k) for k in target}
+    sd = {_strip_prefixes(k, known): v for k, v in raw.items()}
+    layout = swin_layout(sd)
+    mapped, head, buffers, unexpected = {}, [], [], []
     for k, v in sd.items():
-        kk = k
-        for _ in range(3):
-            if kk in target: break
-            for p in _PREFIXES:
-                if kk.startswith(p): kk = kk[len(p):]; break
-        (mapped.__setitem__(kk, v) if kk in target else unexpected.append(k))
-    # relative-position index / attention mask buffers are recomputed by timm for our image size
-    derived = lambda k: k.endswith(("relative_position_index", "attn_mask"))
-    missing = [k for k in target if k not in mapped and not derived(k)]
-    bad = [f"{k}: file {tuple(mapped[k].shape)} vs model {tuple(target[k].shape)}" for k in mapped
-           if mapped[k].shape != target[k].shape and not derived(k)]
-    report = {"path": str(path), "loaded": len(mapped), "missing": missing, "unexpected": unexpected, "shape_mismatch": bad}
-    log.info(f"DFER pretrained {path.name}: {len(mapped)} tensors matched, {len(missing)} missing, {len(unexpected)} unexpected")
-    if missing or bad or not mapped:
+        if k.endswith(_DERIVED): buffers.append(k); continue
+        kk = microsoft_to_timm(k) if layout == "microsoft" else (None if k.startswith("head.") else k)
+        if kk is None: head.append(k)
+        elif kk in target: mapped[kk] = v
+        else: unexpected.append(k)
+    missing = [k for k in target if k not in mapped]
+    interpolated, bad = [], []
+    for k in list(mapped):
+        if mapped[k].shape == target[k].shape: continue
+        if interpolate and k.endswith("relative_position_bias_table") and mapped[k].shape[1:] == target[k].shape[1:]:
+            interpolated.append(f"{k}: {tuple(mapped[k].shape)} -> {tuple(target[k].shape)}")
+            mapped[k] = resize_rel_pos_bias(mapped[k], target[k].shape[0])
+        else: bad.append(f"{k}: file {tuple(mapped[k].shape)} vs model {tuple(target[k].shape)}")
+    norm = "half" if any(k.startswith("output_layer.") for k in sd) else "imagenet"
+    report = {"path": str(path), "layout": layout, "pixel_norm": norm, "loaded": len(mapped), "missing": missing,
+              "unexpected": unexpected, "dropped_head": head, "dropped_buffers": len(buffers),
+              "interpolated": interpolated, "shape_mismatch": bad}
+    log.info(f"DFER pretrained {Path(path).name} ({layout} layout): {len(mapped)}/{len(target)} backbone tensors matched, "
+             f"{len(missing)} missing, {len(unexpected)} unexpected {unexpected[:8]}, head keys dropped {head[:8]}, "
+             f"{len(buffers)} derived buffers rebuilt, {len(interpolated)} bias tables interpolated, inputs normalised as {norm}")
+    if missing or bad or unexpected or not mapped:
         raise ValueError(f"{path}: pretrained Swin weights do not fit the backbone {model.dcfg.backbone} "
-                         f"(img_size {model.dcfg.img_size}): {len(mapped)} matched, missing {missing[:8]}"
-                         f"{'...' if len(missing) > 8 else ''}, shape mismatches {bad[:5]}, unexpected {unexpected[:8]}")
-    res = model.backbone.load_state_dict({k: v for k, v in mapped.items() if not derived(k)}, strict=False)
-    still = [k for k in res.missing_keys if not derived(k)]
-    if still: raise ValueError(f"{path}: backbone keys still missing after loading: {still[:8]}")
+                         f"(img_size {model.dcfg.img_size}, {layout} layout): {len(mapped)} of {len(target)} matched, "
+                         f"missing {missing[:8]}{'...' if len(missing) > 8 else ''}, shape mismatches {bad[:5]}, "
+                         f"unexpected {unexpected[:8]}{'...' if len(unexpected) > 8 else ''}")
+    model.backbone.load_state_dict(mapped, strict=True)
+    model.set_pixel_norm(norm)
     return report
+
 
 # %% ../nbs/04_dfer.ipynb #fb069bb4
 def emotion_distribution(logits: torch.Tensor, tau: float = 1.0, sample: bool = False,

@@ -5,7 +5,9 @@
 # %% ../nbs/00c_encoders.ipynb #22bd7291
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
 import importlib.util
 import os
 import re
@@ -16,14 +18,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .core import EncoderConfig, Stage1Config, get_logger, resolve_path
+from .core import EncoderConfig, Stage1Config, get_logger, portable_path, resolve_path
 
 # %% auto #0
-__all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'THUMB_NAMES', 'THUMB_SIDE', 'PACKAGED_TEXT',
-           'AUDIO_FBANK_NAMES', 'ModelNotFound', 'model_info', 'face_models_dir', 'resolve_frame_model', 'Face',
-           'FaceAnalyzer', 'load_face_analyzer', 'packaged_text_dir', 'resolve_text_model', 'truncate_dialogue',
-           'build_text_input', 'pad_text_batch', 'TextEncoder', 'load_text_encoder', 'resolve_audio_model',
-           'AudioFeaturizer', 'load_audio_featurizer', 'describe_models', 'format_models', 'render_test_face']
+__all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
+           'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES',
+           'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'ModelNotFound', 'model_info', 'hub_name', 'face_models_dir',
+           'resolve_frame_model', 'Face', 'FaceAnalyzer', 'load_face_analyzer', 'packaged_text_dir',
+           'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch', 'TextEncoder',
+           'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer', 'load_audio_featurizer', 'describe_models',
+           'format_models', 'file_sha256', 'weights_sha256', 'used_model', 'used_models', 'models_key',
+           'format_used_models', 'resolve_swin_weights', 'used_swin', 'render_test_face']
 
 # %% ../nbs/00c_encoders.ipynb #f93ec134
 class ModelNotFound(FileNotFoundError):
@@ -32,8 +37,8 @@ class ModelNotFound(FileNotFoundError):
 _log = get_logger()
 _LOGGED: set = set()
 
-def _log_once(msg: str):
-    if msg not in _LOGGED: _LOGGED.add(msg); _log.info(msg)
+def _log_once(msg: str, warn: bool = False):
+    if msg not in _LOGGED: _LOGGED.add(msg); (_log.warning if warn else _log.info)(msg)
 
 def _size_mb(path) -> float | None:
     "On-disk size of a file or folder in MB (symlinks of the HF cache followed)."
@@ -60,14 +65,25 @@ def _hf_cache_dir() -> str:
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
+# legacy Hub names and their organisation-prefixed ones: a cache filled under either name is found by both
+_HF_ALIASES = {"roberta-large": "FacebookAI/roberta-large", "roberta-base": "FacebookAI/roberta-base",
+               "bert-large-uncased": "google-bert/bert-large-uncased", "bert-base-uncased": "google-bert/bert-base-uncased",
+               "bert-large-cased": "google-bert/bert-large-cased", "bert-base-cased": "google-bert/bert-base-cased"}
+_HF_ALIASES.update({v: k for k, v in list(_HF_ALIASES.items())})
+
+def hub_name(name: str) -> str:
+    "The organisation-prefixed Hub id of a legacy name (`roberta-large` -> `FacebookAI/roberta-large`), else `name`."
+    return name if "/" in str(name) else _HF_ALIASES.get(str(name), str(name))
+
 def _hf_cached(repo_id: str, required: str = "config.json", cache_dir=None) -> Path | None:
-    "The local snapshot folder of `repo_id` if the Hugging Face cache already holds it (no download, ever)."
+    "The local snapshot folder of `repo_id` (or its legacy/org alias) if the Hugging Face cache already holds it (no download, ever)."
     if not isinstance(repo_id, str) or not _REPO_RE.match(repo_id): return None
-    try:
-        from huggingface_hub import snapshot_download
-        p = Path(snapshot_download(repo_id, local_files_only=True, cache_dir=cache_dir))
-    except Exception: return None
-    return p if (p / required).exists() else None
+    from huggingface_hub import snapshot_download
+    for rid in dict.fromkeys([repo_id, _HF_ALIASES.get(repo_id, repo_id)]):
+        try: p = Path(snapshot_download(rid, local_files_only=True, cache_dir=cache_dir))
+        except Exception: continue
+        if (p / required).exists(): return p
+    return None
 
 def _looks_like_path(name: str) -> bool:
     return name.startswith(("/", "./", "../", "~")) or os.sep in name and Path(name).expanduser().exists() or Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors", ".dat")
@@ -79,10 +95,12 @@ def _local_path(name: str) -> Path | None:
     return None
 
 def _download_hint(name: str, what: str) -> str:
+    hub = hub_name(name)
     return (f"{what} {name!r} is not available offline: it is not a local folder and not in the Hugging Face cache "
-            f"({_hf_cache_dir()}). On a machine with network run `huggingface-cli download {name}` (or "
-            f"`python -c \"from transformers import AutoModel; AutoModel.from_pretrained('{name}')\"`) and copy the "
-            f"cache folder here (or set HF_HOME), or pass the path of a local folder holding config.json and the weights.")
+            f"({_hf_cache_dir()}). Get it on a machine with network: `hf download {hub}` (older huggingface_hub: "
+            f"`huggingface-cli download {hub}`), which puts it in that cache (copy the cache folder here, or point "
+            f"HF_HOME at it); or save it to any folder holding config.json and the weights and pass that folder's path "
+            f"as the model name (e.g. `--set encoders.text_model=/models/{hub.split('/')[-1]}`).")
 
 def _check_loading_info(component: str, loading_info: dict, allowed_missing=(), allowed_unexpected=(".*",)):
     "Log missing/unexpected keys of a `from_pretrained` load; raise when weights the model needs are missing."
@@ -100,7 +118,10 @@ def _check_loading_info(component: str, loading_info: dict, allowed_missing=(), 
 ALIGN_PADDING = 0.4          # get_face_chip padding of stage-1 crops (keeps mouth and chin)
 DLIB_CHIP_PADDING = 0.25     # what dlib's descriptor was trained with
 DLIB_CHIP_SIZE = 150
-CASIA_FILE = "20180408-102900-casia-webface.pt"
+CASIA_FILE = "20180408-102900-casia-webface.pt"      # the paper's (InceptionResnetV1 trained on CASIA-WebFace)
+VGGFACE2_FILE = "20180402-114759-vggface2.pt"        # facenet-pytorch's other release (VGGFace2)
+INCEPTION_NAMES = {"inception-casia": CASIA_FILE, "inception-vggface2": VGGFACE2_FILE}
+FACENET_INSTALL = "pip install facenet-pytorch --no-deps   (or: pip install -e .[facenet])"
 
 def face_models_dir() -> Path:
     "The `models/` folder of the installed face-recognition-models package (found without importing it)."
@@ -134,17 +155,23 @@ def resolve_frame_model(name: str = "inception-casia", allow_fallback: bool = Tr
     explicit = _local_path(name) if _looks_like_path(name) else None
     if _looks_like_path(name) and explicit is None:
         raise ModelNotFound(f"frame model weight file {name!r} does not exist")
-    weight = explicit or (_torch_home() / "checkpoints" / CASIA_FILE)
+    if explicit is None and name.lower() not in INCEPTION_NAMES:
+        raise ModelNotFound(f"unknown frame model {name!r}: use one of {sorted(INCEPTION_NAMES)}, a path to an "
+                            f"InceptionResnetV1 weight file, 'dlib' or 'thumb'")
+    wfile = INCEPTION_NAMES.get(name.lower(), CASIA_FILE)
+    weight = explicit or (_torch_home() / "checkpoints" / wfile)
     have_facenet = importlib.util.find_spec("facenet_pytorch") is not None
     if weight.exists() and have_facenet:
         return "inception", str(weight), model_info("frame_features", name, weight, "path", None, _size_mb(weight), dim=512)
-    why = (f"InceptionResnetV1 (CASIA-WebFace) needs the weight file {weight}" + ("" if weight.exists() else " (missing)")
+    why = (f"frame model {name!r} (InceptionResnetV1, 512-d) needs the weight file {weight}" + ("" if weight.exists() else " (missing)")
            + " and the facenet-pytorch package" + ("" if have_facenet else " (not installed)"))
     if not allow_fallback:
-        raise ModelNotFound(f"{why}. Download {CASIA_FILE} from the facenet-pytorch releases "
-                            f"(https://github.com/timesler/facenet-pytorch/releases) into {_torch_home() / 'checkpoints'}, "
-                            "`pip install facenet-pytorch --no-deps`, or use encoders.frame_model='dlib'.")
-    _log_once(f"{why}; using the packaged dlib 128-d descriptor as the frame feature")
+        raise ModelNotFound(f"{why}. Install the package with `{FACENET_INSTALL}` (its torch pins are older than ours; "
+                            f"it runs with our torch), and download {weight.name} from the facenet-pytorch releases "
+                            f"(https://github.com/timesler/facenet-pytorch/releases) into {weight.parent} (TORCH_HOME moves it), "
+                            "or set encoders.frame_model to the weight file's path; or choose another frame model by name "
+                            "(encoders.frame_model='dlib' or 'thumb').")
+    _log_once(f"{why}; FALLBACK: using the packaged dlib 128-d descriptor as the frame feature", warn=True)
     p = face_models_dir() / "dlib_face_recognition_resnet_model_v1.dat"
     return "dlib", str(p), model_info("frame_features", name, p, "packaged", None, _size_mb(p), dim=128, fallback_for=name)
 
@@ -382,14 +409,14 @@ def _resolve_hf(name: str, component: str, what: str, allow_fallback: bool, fall
         if got is not None: return got
     raise ModelNotFound(_download_hint(name, what) + ("" if allow_fallback else " (encoders.allow_fallback=True would use the packaged offline model instead)"))
 
-def resolve_text_model(name: str = "roberta-base", allow_fallback: bool = True, cache_dir=None) -> tuple[str, dict]:
+def resolve_text_model(name: str = "roberta-large", allow_fallback: bool = True, cache_dir=None) -> tuple[str, dict]:
     "Where the text model `name` is on this machine: (folder, info). See the resolution order above."
     if str(name).lower() in _PACKAGED_TEXT_ALIASES and _hf_cached(str(name), cache_dir=cache_dir) is None:
         d = packaged_text_dir()
         return str(d), model_info("text", name, d, "packaged", _safetensors_params(d), _size_mb(d))
     def fb():
         d = packaged_text_dir()
-        _log_once(f"text model {name!r} not found offline; using the packaged {PACKAGED_TEXT}")
+        _log_once(f"text model {name!r} not found offline; FALLBACK: using the packaged {PACKAGED_TEXT}", warn=True)
         return d, model_info("text", name, d, "packaged", _safetensors_params(d), _size_mb(d), fallback_for=str(name))
     p, info = _resolve_hf(name, "text", "text model", allow_fallback, fb, cache_dir)
     return str(p), info
@@ -542,7 +569,7 @@ def resolve_audio_model(name: str = "facebook/wav2vec2-base-960h", allow_fallbac
                           "packaged", 0, 0.0, dim=int(n_mels), **extra)
     if str(name).lower() in AUDIO_FBANK_NAMES: return "fbank", None, fbank_info()
     def fb():
-        _log_once(f"audio model {name!r} not found offline; using log-mel filterbanks")
+        _log_once(f"audio model {name!r} not found offline; FALLBACK: using log-mel filterbanks", warn=True)
         return None, fbank_info(fallback_for=str(name))
     p, info = _resolve_hf(name, "audio", "audio model", allow_fallback, fb, cache_dir)
     if p is None: return "fbank", None, info
@@ -623,14 +650,19 @@ def load_audio_featurizer(enc_cfg: EncoderConfig | None = None, device: str = "c
     return AudioFeaturizer(enc_cfg.audio_model, n_mels=enc_cfg.n_mels, pool=pool, allow_fallback=enc_cfg.allow_fallback, device=device)
 
 # %% ../nbs/00c_encoders.ipynb #33235316
+def _text_info(enc_cfg: EncoderConfig) -> dict:
+    "Info dict of the text model `enc_cfg` resolves to (random init only when allowed, as `load_text_encoder`)."
+    if enc_cfg.text_model == "random":
+        return model_info("text", "random", f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0)
+    try: return resolve_text_model(enc_cfg.text_model, enc_cfg.allow_fallback)[1]
+    except ModelNotFound:
+        if not enc_cfg.allow_random: raise
+        return model_info("text", enc_cfg.text_model, f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0)
+
 def describe_models(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Config | None = None) -> list[dict]:
     "Info dicts of every pretrained component `enc_cfg` resolves to on this machine (text, audio, faces)."
     enc_cfg = enc_cfg or EncoderConfig()
-    out = []
-    try: out.append(resolve_text_model(enc_cfg.text_model, enc_cfg.allow_fallback)[1])
-    except ModelNotFound:
-        if not enc_cfg.allow_random: raise
-        out.append(model_info("text", enc_cfg.text_model, f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0))
+    out = [_text_info(enc_cfg)]
     out.append(resolve_audio_model(enc_cfg.audio_model, enc_cfg.allow_fallback, enc_cfg.n_mels, getattr(enc_cfg, "audio_pool", 4))[2])
     out += load_face_analyzer(enc_cfg, stage1_cfg).infos
     return out
@@ -642,6 +674,127 @@ def format_models(infos: Sequence[dict]) -> str:
         p = f"{i['params'] / 1e6:.1f} M" if i.get("params") else "-"
         rows.append(f"| {i['component']} | {i['requested']} | {i['source']} | {i['resolved']} | {p} | {i.get('size_mb') or '-'} |")
     return "\n".join(rows)
+
+# %% ../nbs/00c_encoders.ipynb #5d8e7e70
+_SHA_MEMO: dict = {}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".dat", ".h5", ".msgpack")
+
+def file_sha256(path) -> str:
+    "SHA-256 (64 hex) of a file; a link into the Hugging Face cache's content-addressed blobs gives it by name."
+    p = Path(path)
+    if p.is_symlink():
+        target = Path(os.path.realpath(p))
+        if _HEX64.match(target.name): return target.name
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA_MEMO:
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            while b := f.read(1 << 22): h.update(b)
+        _SHA_MEMO[key] = h.hexdigest()
+    return _SHA_MEMO[key]
+
+def weights_sha256(path, n: int = 12) -> str | None:
+    "First `n` hex of the SHA-256 of a weight file, or of a model folder's weight files (safetensors preferred); None without weights."
+    if path is None: return None
+    p = Path(path)
+    if p.is_file(): return file_sha256(p)[:n]
+    if not p.is_dir(): return None
+    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix in WEIGHT_SUFFIXES)
+    files = [f for f in files if f.suffix == ".safetensors"] or files
+    if not files: return None
+    if len(files) == 1: return file_sha256(files[0])[:n]
+    return hashlib.sha256("".join(f"{f.name}:{file_sha256(f)};" for f in files).encode()).hexdigest()[:n]
+
+def _used_name(info: dict) -> str:
+    res, src = str(info["resolved"]), info["source"]
+    if src == "hf-cache":   # .../models--Org--name/snapshots/<revision>[/file]
+        parts = Path(res).parts
+        if "snapshots" in parts:
+            i = len(parts) - 1 - parts[::-1].index("snapshots")
+            if parts[i - 1].startswith("models--") and i + 1 < len(parts):
+                return parts[i - 1][len("models--"):].replace("--", "/") + f"@{parts[i + 1][:8]}"
+    if src == "packaged": return f"{Path(res).parent.name}/{Path(res).name}"
+    if src == "path": return str(portable_path(res))
+    return res
+
+def used_model(info: dict) -> dict:
+    "What an info dict really runs: {component, requested, used, source, sha256 (12 hex or None), fallback_for (if any)}."
+    weights = info["resolved"] if info["source"] in ("path", "hf-cache", "packaged") else None
+    d = dict(component=info["component"], requested=info.get("requested"), used=_used_name(info), source=info["source"],
+             sha256=weights_sha256(weights) if weights else None)
+    if info.get("fallback_for"): d["fallback_for"] = str(info["fallback_for"])
+    return d
+
+def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None, strict: bool = True) -> list[dict]:
+    """The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded); with
+    `dfer_cfg` and vision, the Swin's initial weights. `strict=False` records a model that does not resolve as
+    source "unresolved" with the error (for runs fed precomputed features) instead of raising `ModelNotFound`."""
+    steps = []
+    if "t" in modalities: steps.append(("text", enc_cfg.text_model, lambda: used_model(_text_info(enc_cfg))))
+    if "a" in modalities:
+        steps.append(("audio", enc_cfg.audio_model, lambda: used_model(resolve_audio_model(
+            enc_cfg.audio_model, enc_cfg.allow_fallback, enc_cfg.n_mels, getattr(enc_cfg, "audio_pool", 4))[2])))
+    if "v" in modalities:
+        steps.append(("frame_features", enc_cfg.frame_model,
+                      lambda: used_model(resolve_frame_model(enc_cfg.frame_model, enc_cfg.allow_fallback)[2])))
+        if dfer_cfg is not None: steps.append(("swin", dfer_cfg.pretrained, lambda: used_swin(dfer_cfg.pretrained)))
+    out = []
+    for comp, req, fn in steps:
+        try: out.append(fn())
+        except ModelNotFound as e:
+            if strict: raise
+            out.append(dict(component=comp, requested=None if req is None else str(req), used="unresolved",
+                            source="unresolved", sha256=None, error=str(e).split(". ")[0][:300]))
+    return out
+
+def models_key(models: Sequence[dict]) -> str:
+    "12-hex key of what ran: (component, used, sha256) of each model; a different file or a fallback changes it."
+    blob = json.dumps(sorted((m["component"], m["used"], m.get("sha256")) for m in models))
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+def format_used_models(models: Sequence[dict]) -> str:
+    "One line a model, e.g. `text: FacebookAI/roberta-large@0123abcd (hf-cache, sha256 1a2b3c4d5e6f)`; substitutions say FALLBACK."
+    rows = []
+    for m in models:
+        s = f"{m['component']}: {m['used']} ({m['source']}" + (f", sha256 {m['sha256']})" if m.get("sha256") else ")")
+        if m.get("fallback_for"): s += f" — FALLBACK: {m['fallback_for']!r} was asked for and is not installed"
+        if m.get("error"): s += f" — {m['requested']!r} NOT RESOLVED on this machine (features were given precomputed): {m['error']}"
+        rows.append(s)
+    return "\n".join(rows)
+
+
+# %% ../nbs/00c_encoders.ipynb #12a02d2f
+SWIN_TIMM_IN1K = "timm/swin_tiny_patch4_window7_224.ms_in1k"   # timm's ImageNet-1k Swin-T 224 on the Hub
+SWIN_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+def resolve_swin_weights(name) -> tuple[Path, dict]:
+    """(weight file, info) of `dfer.pretrained`: a local file (as given or relative to the project root) or a Hub
+    repo id already in the Hugging Face cache (e.g. `timm/swin_tiny_patch4_window7_224.ms_in1k`). Never downloads."""
+    name = str(name)
+    p = _local_path(name)
+    if p is not None and p.is_file():
+        return p, model_info("swin", name, p, "path", None, _size_mb(p))
+    if p is None and "/" in name and not _looks_like_path(name):
+        for f in SWIN_WEIGHT_FILES:
+            d = _hf_cached(name, required=f)
+            if d is not None: return d / f, model_info("swin", name, d / f, "hf-cache", None, _size_mb(d / f))
+    where = resolve_path(name)
+    raise ModelNotFound(
+        f"pretrained Swin weights {name!r} are not available offline (not a file at {where}, not a cached Hub repo). "
+        f"The paper's are the authors' MS-Celeb-1M Swin-T, `pretrained_model/Swin_tiny_Ms-Celeb-1M.pt` from the "
+        f"download link in https://github.com/NUSTM/FacialMMT (README, 'Data and pretrained models preparation'): put "
+        f"it at {resolve_path('models/Swin_tiny_Ms-Celeb-1M.pt')} (the paper preset's dfer.pretrained) or pass its path "
+        f"with --set dfer.pretrained=PATH. timm's ImageNet Swin-T instead: `hf download {SWIN_TIMM_IN1K}` and "
+        f"--set dfer.pretrained={SWIN_TIMM_IN1K}. To train Swin from random weights say so: --set dfer.pretrained=null.")
+
+def used_swin(pretrained) -> dict:
+    "The DFER backbone's initial weights as `used_model` reports them (random init when `pretrained` is None)."
+    if not pretrained:
+        return dict(component="swin", requested=None, used="random init", source="random", sha256=None)
+    return used_model(resolve_swin_weights(pretrained)[1])
+
 
 # %% ../nbs/00c_encoders.ipynb #6c8135bb
 def render_test_face(h=360, w=640, cx=320, cy=180, s=1.0, skin=(150, 180, 225), hair=(30, 45, 70), eye=(70, 50, 40), seed=0):

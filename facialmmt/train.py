@@ -62,11 +62,21 @@ def _check_finite(key: str, what: str, a: np.ndarray, where=None):
         raise ValueError(f"{key}: {bad} non-finite (NaN/inf) values in {what}" + (f" ({where})" if where else "")
                          + "; delete that cache file or fix the input")
 
+def _feature_models(cfg: Config) -> str:
+    "models_key of the audio and frame models that really run (a fallback, or another weight file, is another key)."
+    from facialmmt.encoders import models_key, used_models
+    enc = config_to_dict(cfg.encoders)
+    k = json.dumps([enc, cfg.model.modalities], sort_keys=True, default=str)
+    if k not in _FEATURE_MODELS:   # resolved once a process: installing a model mid-run is not picked up
+        _FEATURE_MODELS[k] = models_key(used_models(cfg.encoders, "a" + ("v" if "v" in cfg.model.modalities else "")))
+    return _FEATURE_MODELS[k]
+_FEATURE_MODELS: dict = {}
+
 def feature_config(cfg: Config) -> dict:
-    "The parts of a config the cached features depend on."
+    "The parts of a config the cached features depend on, with the key of the models actually used."
     enc = {k: v for k, v in config_to_dict(cfg.encoders).items() if not k.startswith("text")}
     return {**enc, "sample_rate": cfg.data.sample_rate, "face_size": cfg.data.face_size,
-            "img_size": cfg.dfer.img_size, "face_source": cfg.model.face_source, "v": 2}
+            "img_size": cfg.dfer.img_size, "face_source": cfg.model.face_source, "v": 2, "models": _feature_models(cfg)}
 
 def _stage1_paths(stage1_dir, utt) -> tuple[Path, Path]:
     d = resolve_path(stage1_dir) / utt.split
@@ -587,7 +597,10 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
         tdist.barrier()            # the others wait for the main process's last checkpoint
         if not dist.main: return {"seed": tc.seed, "distributed": ddp_info}
     bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
+    from facialmmt.encoders import models_key, used_models
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
+               "models": models, "models_key": models_key(models),
                "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
     if test:
         ev = evaluate(bm, test, dims, device=device, pad_id=pad_id, autocast=autocast)
@@ -712,6 +725,9 @@ def write_reports(result: dict, out_dir, label: str | None = None) -> dict:
     t2 = pd.DataFrame([row])
     t2.to_csv(out / "table2.csv", index=False)
     hdr = f"Weighted F1 and per-class F1 (%) on the test split of {result['corpus_name']}, mean ± std over seeds {seeds} (ours, measured).\n\n"
+    if result.get("models"):   # what really ran (name + weights sha256), fallbacks named
+        from facialmmt.encoders import format_used_models
+        hdr += "Models used:\n\n" + "\n".join(f"- {l}" for l in format_used_models(result["models"]).splitlines()) + "\n\n"
     atomic_write_text(out / "table2.md", hdr + md_table(t2) + "\n")
     t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]), "seeds": seeds, "config_hash": result["config_hash"]}])
     t3.to_csv(out / "table3.csv", index=False)
@@ -782,7 +798,10 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
         if dist.main: end_local_run(sd)
     if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
+    from facialmmt.encoders import models_key, used_models
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
+              "models": models, "models_key": models_key(models),
               "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],
               "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out)}
     write_reports(result, out, label)
