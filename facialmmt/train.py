@@ -638,8 +638,11 @@ def stage1_fingerprint(stage1_dir) -> str | None:
     return h.hexdigest()[:16]
 
 def run_inputs(cfg: Config, corpus, stage1_dir) -> dict:
-    "The inputs a seed's result depends on: config hash, corpus and stage-1 fingerprints (stage 1 only if vision is used)."
-    return {"config_hash": config_hash(cfg), "corpus": corpus_fingerprint(corpus),
+    """The inputs a seed's result depends on: config hash, the models that really run (`encoders.models_key`: a
+    fallback or another weight file is another key), corpus and stage-1 fingerprints (stage 1 only if vision is used)."""
+    from facialmmt.encoders import models_key, used_models
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
+    return {"config_hash": config_hash(cfg), "models": models_key(models), "corpus": corpus_fingerprint(corpus),
             "stage1": stage1_fingerprint(stage1_dir) if "v" in cfg.model.modalities else None}
 
 def _local_run(seed_dir) -> Path: return Path(seed_dir) / "ckpt" / "local_run.json"
