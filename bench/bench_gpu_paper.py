@@ -6,7 +6,7 @@ real `train_one` (Algorithm 1: DFER pass, MERMC pass, dev evaluation, checkpoint
     python bench/bench_gpu_paper.py --smoke          # CPU, tiny sizes: checks the script itself
 
 Model: `get_config("paper")`: hidden 768, 12 heads, audio 5 / vision 2 / cross-modal 2 layers, full Swin-T (embed 96,
-depths 2-2-6-2) at dfer.img_size; text encoder RoBERTa-base-size (12 layers, 768, vocab 50265) with RANDOM weights
+depths 2-2-6-2) at dfer.img_size; text encoder RoBERTa-large-size (24 layers, 1024-d; `--text-size base`: 12 layers, 768) with RANDOM weights
 (no pretrained weights can be fetched where this runs; the step cost does not depend on the weights' values).
 Data: random utterances with MELD-like lengths (utterance duration lognormal, mean ~3.6 s, capped at 20 s; wav2vec2
 768-d frames at 50/s; one 512-d InceptionResnetV1 feature and one face crop per stage-1 frame at 6 fps, ~80 % of
@@ -28,9 +28,11 @@ from facialmmt.train import (MermcItem, build_model, collate_mermc, make_optimiz
                              to_device, train_one)
 
 
-def roberta_base_random(small: bool = False) -> TextEncoder:
+def roberta_random(small: bool = False, size: str = "large") -> TextEncoder:
+    "RoBERTa of the paper's size (large: 24 layers, 1024-d, 355 M) or base, with random weights."
     from transformers import RobertaConfig, RobertaModel
-    kw = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128) if small else {}
+    kw = (dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128) if small else
+          dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096) if size == "large" else {})
     rc = RobertaConfig(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
                        bos_token_id=0, eos_token_id=2, **kw)
     return TextEncoder(RobertaModel(rc, add_pooling_layer=False))
@@ -117,12 +119,19 @@ def main(argv=None):
     ap.add_argument("--cudnn-sdp", choices=["on", "off"], default="off",
                     help="cuDNN fused attention (off: what train_one uses on CUDA)")
     ap.add_argument("--ab-sdp", action="store_true", help="first compare cuDNN attention on vs off at batch 1 and 16, bf16")
+    ap.add_argument("--text-size", choices=["large", "base"], default="large", help="paper: roberta-large; paper-base: roberta-base")
+    ap.add_argument("--swin", choices=["random", "authors"], default="authors",
+                    help="authors: write a random Swin-T 224 checkpoint in the authors' MS-Celeb layout and load it "
+                         "through the key map (and the 224 -> img_size bias interpolation), as a real run does")
+    ap.add_argument("--epoch-dev", type=int, default=None, help="dev utterances of the epoch run (default epoch-n/4)")
+    ap.add_argument("--epoch-test", type=int, default=None, help="test utterances of the epoch run (default epoch-n/4)")
     a = ap.parse_args(argv)
     device = torch.device("cpu" if a.smoke or not torch.cuda.is_available() else "cuda")
     # random weights throughout (the step cost does not depend on them): no text model, no pretrained Swin file
     cfg = get_config("paper", **{"encoders.text_model": "random", "dfer.pretrained": None})
     if a.smoke:
-        cfg = override(cfg, **{"model.hidden": 32, "model.heads": 2, "dfer.embed_dim": 24, "dfer.depths": [1, 1, 1, 1],
+        # the small Swin of random_real_layouts.SMALL_SWIN, so --swin authors checks the real-layout load here too
+        cfg = override(cfg, **{"model.hidden": 32, "model.heads": 2, "dfer.embed_dim": 16, "dfer.depths": [2, 2, 2, 2],
                                "dfer.num_heads": [1, 2, 4, 8], "dfer.img_size": 56, "dfer.batch_size": 8,
                                "dfer.feat_dim": 32})
         a.batches, a.n, a.epoch_n = "1,4", 8, 16
@@ -131,13 +140,23 @@ def main(argv=None):
     seed_everything(0)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True; torch.backends.cudnn.allow_tf32 = True
-    te = roberta_base_random(small=a.smoke)
+    te = roberta_random(small=a.smoke, size=a.text_size)
     items = meld_like_items(a.n, img, small=a.smoke)
     dims = model_dims(items, cfg, te.dim)
     base = build_model(cfg, dims, te)
+    swin_report = None
+    if a.swin == "authors" and base.dfer is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from random_real_layouts import write_authors_swin
+        from facialmmt.dfer import load_pretrained_backbone
+        with tempfile.TemporaryDirectory() as t:
+            rep = load_pretrained_backbone(base.dfer, write_authors_swin(Path(t) / "Swin_tiny_Ms-Celeb-1M.pt", a.smoke))
+        swin_report = {k: (len(v) if isinstance(v, (list, tuple)) else v) for k, v in rep.items()}
+        print("SWIN", json.dumps(swin_report, default=str), flush=True)
     n_par = sum(p.numel() for p in base.parameters())
     env = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
-           "params_m": round(n_par / 1e6, 1), "dims": dims, "img_size": img}
+           "params_m": round(n_par / 1e6, 1), "dims": dims, "img_size": img, "text": f"roberta-{a.text_size} (random weights)",
+           "swin_init": swin_report or "random"}
     print(json.dumps(env))
     res = {"env": env, "mermc": [], "dfer": [], "epoch": None, "cudnn_sdp_ab": []}
     if a.ab_sdp and device.type == "cuda":
@@ -159,8 +178,9 @@ def main(argv=None):
     if a.epoch_n:
         # one epoch of the real Algorithm 1 loop (bf16 autocast on CUDA by the config's precision "auto")
         ecfg = override(cfg, **{"train.epochs": 1, "train.batch_size": a.epoch_batch, "train.grad_accum": 1})
-        split_items = meld_like_items(a.epoch_n + 2 * (a.epoch_n // 4), img, seed=2, small=a.smoke)
-        q = a.epoch_n // 4
+        q = a.epoch_dev if a.epoch_dev is not None else a.epoch_n // 4
+        qt = a.epoch_test if a.epoch_test is not None else a.epoch_n // 4
+        split_items = meld_like_items(a.epoch_n + q + qt, img, seed=2, small=a.smoke)
         splits = {"train": split_items[:a.epoch_n], "dev": split_items[a.epoch_n:a.epoch_n + q],
                   "test": split_items[a.epoch_n + q:]}
         rng = np.random.default_rng(3); nd = 10 * cfg.dfer.batch_size
@@ -172,6 +192,7 @@ def main(argv=None):
             m = train_one(ecfg, splits, dims, d, dfer_data=dfer_data, device=device, text_encoder=te, pad_id=1, progress=False)
             total = time.perf_counter() - t
         res["epoch"] = {"train_utts": a.epoch_n, "dev_utts": q, "test_utts": len(splits["test"]), "dfer_frames": nd,
+                        "mermc_utt_per_s": round(a.epoch_n / max(m["history"][0]["seconds"], 1e-9), 1),
                         "batch": a.epoch_batch, "epoch_s": m["history"][0]["seconds"], "total_s": round(total, 1),
                         "peak_mb": peak_mb(device), "test_wf1_random_data": m["test"]["weighted_f1"]}
         print("EPOCH", json.dumps(res["epoch"]), flush=True)
