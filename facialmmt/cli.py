@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train":     ("facialmmt.train",     "train_main",     "stage 2: train MARIO (Algorithm 1) and evaluate"),
     "predict":   ("facialmmt.train",     "predict_main",   "emotion of one utterance from a checkpoint"),
     "reproduce": ("facialmmt.reproduce", "reproduce_main", "run the notebook chain with papermill and refresh reports/"),
+    "show-stage1": ("facialmmt.stage1_viz", "show_main",   "annotated contact sheet of one clip's stage 1 (tracks, rule scores, clusters, final choice)"),
 }
 
 class UserError(Exception):

@@ -102,6 +102,8 @@ class Stage1Config:
     rule_weights: tuple = (1.0, 1.0, 1.0)  # fusion weights: open-close count, mouth movement, AV agreement
     asd_model: str = "talknet"          # name of a registered SpeakerScorer (facialmmt.face_rules.register_scorer)
     asd_weight: float = 1.0
+    asd_fusion: str = "asd_first"       # Appendix A.1: TalkNet decides when it hears a speaker, the rules otherwise; "mean": ASD as a 4th rule term
+    asd_min_seconds: float = 1.0        # TalkNet's verdict counts only for tracks at least this long (it is weak under 1 s)
     cluster_directed: bool = True       # directed two-level Infomap (the reference setting)
     match_mode: str = "max"             # cluster-to-role similarity: max (or mean) over library images of the cluster centroid's cosine
     embed_max_per_track: int = 8        # embed at most this many evenly spaced faces per candidate track (0: all); the rest inherit the track's cluster

@@ -189,9 +189,10 @@ def get_scorer(s1: Stage1Config) -> SpeakerScorer | None:
     from facialmmt.core import resolve_path
     ck = resolve_path(s1.asd_checkpoint)
     if not ck.exists(): raise FileNotFoundError(f"stage1.asd_checkpoint {ck} does not exist")
+    if name == "talknet" and name not in SCORERS: import facialmmt.asd   # registers the TalkNet network (01a_asd)
     if name not in SCORERS:
         raise ValueError(f"no active-speaker scorer registered under {name!r} (registered: {sorted(SCORERS) or 'none'}); "
-                         "this build ships no TalkNet network: register one with facialmmt.face_rules.register_scorer")
+                         "register one with facialmmt.face_rules.register_scorer")
     return SCORERS[name](s1)
 
 # %% ../nbs/01_face_rules.ipynb #25c495d7
@@ -208,6 +209,8 @@ class TrackScore:
     asd: float | None = None
     rule_score: float = 0.0
     is_candidate: bool = False
+    rules_score: float | None = None   # the rules' own score when an ASD scorer took part (facialmmt.asd.fuse_asd_first)
+    asd_decided: bool = False          # TalkNet decided this clip (Appendix A.1: the rules only where it fails)
     def to_dict(self) -> dict:
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
 
@@ -231,8 +234,12 @@ def score_tracks(landmarks, frame_idx, track_ids, energy, s1: Stage1Config, asd_
             ts.av_sync, ts.av_lag = av_sync(g, fi[m], energy, s1.av_max_lag)
             ts.mouth_std = float(np.nanstd(g))
             if asd_scores is not None and int(t) in asd_scores:
-                ts.asd = float(np.mean(1 / (1 + np.exp(-np.asarray(asd_scores[int(t)], dtype=np.float64)))))
+                p = 1 / (1 + np.exp(-np.asarray(asd_scores[int(t)], dtype=np.float64)))
+                ts.asd = float(np.nanmean(p)) if np.isfinite(p).any() else None     # NaN: the scorer could not score it
         out.append(ts)
+    if asd_scores is not None and _s1(s1, "asd_fusion", "asd_first") == "asd_first":
+        from facialmmt.asd import fuse_asd_first            # TalkNet first, the rules where it fails (01a_asd)
+        return fuse_asd_first(out, s1)
     fuse_scores(out, s1)
     return out
 
