@@ -20,21 +20,22 @@ import numpy as np
 
 from .core import (Config, Stage1Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, config_to_dict, file_hash,
                             get_config, get_logger, override, parse_overrides, portable_path, resolve_path)
-from .clustering import infomap_cluster
-from .face_rules import ClipFaces, TrackScore, analyze_clip, get_scorer
+from .clustering import cluster_tracks, cooccurrence, infomap_cluster, track_embeddings
+from .face_rules import ClipFaces, TrackScore, _corr, analyze_clip, get_scorer, mouth_gap
 
 # %% auto #0
 __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'IMAGE_EXT', 'VARIANTS_EVAL', 'pass1_hash', 'stage1_hash', 'clip_hash_of',
            'analyze_utterance', 'FaceLibrary', 'leading_roles_of', 'build_library', 'load_library_dir',
-           'role_similarity', 'match_clusters', 'finish_utterance', 'extract_clip', 'load_stage1_meta',
-           'load_face_sequence', 'run_stage1', 'extract_main', 'gt_identities', 'evaluate_sequences', 'pooled_faces',
-           'evaluate_clustering', 'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant',
-           'write_stage1_report']
+           'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster', 'av_sync_chance',
+           'follows_audio', 'finish_utterance', 'extract_clip', 'load_stage1_meta', 'load_face_sequence', 'run_stage1',
+           'extract_main', 'gt_identities', 'evaluate_sequences', 'pooled_faces', 'evaluate_clustering',
+           'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant', 'write_stage1_report']
 
 # %% ../nbs/03_matching.ipynb #21345032
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
-PASS2_VERSION = 2       # bump: pass 2 recomputes (clustering / matching / contract changes)
-_PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode")
+PASS2_VERSION = 3       # bump: pass 2 recomputes (clustering / matching / contract changes)
+_PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode",
+               "cluster_level", "match_margin", "offscreen_null")
 _NOT_HASHED = ("workers",)
 
 def pass1_hash(cfg: Config) -> str:
@@ -276,28 +277,100 @@ def match_clusters(cluster_embs: dict, library: FaceLibrary | None, speaker: str
     worst = min(order, key=lambda c: max(sims[c].values()))
     return worst, max(sims[worst].values()), sims
 
+def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
+    "{cluster: (best rule score of its tracks, summed rule score of its tracks)} for the labelled faces (labels >= 0)."
+    labels, tids = np.asarray(labels), np.asarray(track_ids)
+    out = {}
+    for c in np.unique(labels[labels >= 0]):
+        s = [float(rule_scores.get(int(t), 0.0)) for t in np.unique(tids[labels == c])]
+        out[int(c)] = (max(s), sum(s))
+    return out
+
+def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
+                   relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None) -> dict:
+    """The final cluster: {cluster, score, sims, decided_by}. The rules' order ranks clusters (best rule track, then
+    summed rule score, then size); the library overrides it only for a leading-role speaker whose best cluster beats
+    every other by more than `margin`. A passer-by's cluster is never one the library recognises as a leading role
+    (max role cosine >= `same_person`), unless every cluster is."""
+    if not cluster_embs: return dict(cluster=None, score=None, sims={}, decided_by="no candidate")
+    sizes = sizes or {c: len(e) for c, e in cluster_embs.items()}
+    ev = {c: tuple(evidence.get(c, (0.0, 0.0))) for c in cluster_embs}
+    rank = sorted(cluster_embs, key=lambda c: (-ev[c][0], -ev[c][1], -sizes[c], str(c)))
+    if library is None or not library.roles: return dict(cluster=rank[0], score=None, sims={}, decided_by="rules (no library)")
+    sims = {c: role_similarity(cluster_embs[c], library, mode) for c in rank}
+    if speaker in library.roles:
+        if relative and len(library.roles) > 1:
+            s = {c: sims[c][speaker] - max(v for r, v in sims[c].items() if r != speaker) for c in rank}
+        else: s = {c: sims[c][speaker] for c in rank}
+        best = max(rank, key=lambda c: s[c])                       # ties: the rules' order
+        near = [c for c in rank if s[c] >= s[best] - margin]
+        if len(near) == 1: return dict(cluster=best, score=sims[best][speaker], sims=sims, decided_by="library")
+        return dict(cluster=near[0], score=sims[near[0]][speaker], sims=sims, decided_by="rules (weak library margin)")
+    pool = [c for c in rank if max(sims[c].values()) < same_person] or rank
+    return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")
+
 # %% ../nbs/03_matching.ipynb #a3710045
+def av_sync_chance(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, np.ndarray]:
+    """(observed, null): the best Pearson r between a track's mouth gap and the audio energy over circular lags
+    -L..L, and the same statistic at every circular shift s whose window s-L..s+L does not overlap -L..L."""
+    g = np.asarray(gaps, np.float64); fi = np.asarray(frame_idx, np.int64); e = np.asarray(energy, np.float64)
+    T, L = len(e), int(max_lag); ok = np.isfinite(g)
+    if T == 0 or ok.sum() < 3: return 0.0, np.zeros(0)
+    r = np.array([_corr(g[ok], e[(fi[ok] + k) % T]) for k in range(T)])
+    win = lambda s: float(max(r[(s + j) % T] for j in range(-L, L + 1)))
+    return win(0), np.array([win(s) for s in range(2 * L + 1, T - 2 * L)])
+
+def follows_audio(gaps, frame_idx, energy, max_lag: int = 2, q: float = 0.95) -> bool | None:
+    "True when the track's AV sync beats the q-quantile of its circular-shift null; None when the clip is too short to tell."
+    obs, null = av_sync_chance(gaps, frame_idx, energy, max_lag)
+    if len(null) == 0: return None
+    return bool(obs > np.quantile(null, q))
+
+def _cluster_faces(fi, tids, cand, emb, s1) -> np.ndarray:
+    "Cluster label of every face (-1: not a candidate, or a candidate track with no embedded face)."
+    labels = np.full(len(fi), -1, np.int64)
+    use = cand & np.isfinite(emb).all(1) if len(emb) else cand
+    if not use.any(): return labels
+    level = getattr(s1, "cluster_level", "track")
+    if level == "face":
+        labels[use] = infomap_cluster(emb[use], s1.knn_k, s1.knn_min_sim, directed=s1.cluster_directed)
+        for t in np.unique(tids[cand & ~use]):        # candidate faces not embedded inherit their track's majority cluster
+            lab = labels[use & (tids == t)]
+            if len(lab): labels[cand & ~use & (tids == t)] = np.bincount(lab).argmax()
+        return labels
+    if level != "track": raise ValueError(f"stage1.cluster_level must be 'track' or 'face', got {level!r}")
+    ts, T = track_embeddings(emb[use], tids[use])
+    C = cooccurrence(fi[cand], tids[cand], ts)
+    tl = cluster_tracks(T, s1.knn_min_sim, C, directed=s1.cluster_directed, sizes=[int((cand & (tids == t)).sum()) for t in ts])
+    for t, l in zip(ts, tl): labels[cand & (tids == t)] = l
+    return labels
+
 def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrary | None, library_hash: str | None = None) -> tuple[dict, dict]:
     "Pass 2 for one utterance from its pass-1 result: (contract json dict, contract arrays)."
     s1, S = cfg.stage1, cfg.data.face_size
     t0 = time.perf_counter()
     fi, tids, cand = np.asarray(a["face_frame"]), np.asarray(a["track_ids"]), np.asarray(a["candidate"], bool)
     emb = np.asarray(a["embeddings"], np.float32)
-    use = cand & np.isfinite(emb).all(1) if len(emb) else cand
-    labels = np.full(len(fi), -1, np.int64)
-    if use.any():
-        labels[use] = infomap_cluster(emb[use], s1.knn_k, s1.knn_min_sim, directed=s1.cluster_directed)
-        for t in np.unique(tids[cand & ~use]):        # candidate faces not embedded inherit their track's majority cluster
-            lab = labels[use & (tids == t)]
-            if len(lab): labels[cand & ~use & (tids == t)] = np.bincount(lab).argmax()
+    labels = _cluster_faces(fi, tids, cand, emb, s1)
     t_cluster = time.perf_counter() - t0
     leading = library is not None and utt.speaker in library.roles
     fin = np.isfinite(emb).all(1) if len(emb) else np.zeros(0, bool)
     clusters = {int(c): emb[(labels == c) & fin] for c in np.unique(labels[labels >= 0])}   # embedded faces only
     rule = {t["track_id"]: t["rule_score"] for t in meta1.get("tracks", [])}
-    sizes = {c: int((labels == c).sum()) + 1e-3 * sum(rule.get(int(t), 0) for t in np.unique(tids[labels == c])) for c in clusters}
-    chosen, score, sims = match_clusters(clusters, library, utt.speaker, s1.match_mode.split("+")[0], sizes,
-                                         relative=s1.match_mode.endswith("+relative"))
+    sizes = {c: int((labels == c).sum()) for c in clusters}
+    pick = choose_cluster(clusters, cluster_rule_evidence(labels, tids, rule), library, utt.speaker, s1.match_mode.split("+")[0],
+                          relative=s1.match_mode.endswith("+relative"), margin=getattr(s1, "match_margin", 0.0),
+                          same_person=s1.knn_min_sim, sizes=sizes)
+    chosen, score, sims, decided_by = pick["cluster"], pick["score"], pick["sims"], pick["decided_by"]
+    # speaker off screen: no candidate track's mouth follows the audio better than chance
+    q = getattr(s1, "offscreen_null", 0.0); sync = {}
+    if chosen is not None and q > 0 and meta1.get("status") == "ok" and "landmarks" in a and len(a.get("energy", [])):
+        lm, energy = np.asarray(a["landmarks"]), np.asarray(a["energy"])
+        for t in np.unique(tids[cand]):
+            m = np.flatnonzero(tids == t); m = m[np.argsort(fi[m])]
+            sync[int(t)] = follows_audio(mouth_gap(lm[m]), fi[m], energy, s1.av_max_lag, q)
+        if sync and all(v is False for v in sync.values()):
+            chosen, score, decided_by = None, None, "speaker off screen (no candidate's mouth follows the audio above chance)"
     final = (labels == chosen) if chosen is not None else np.zeros(len(fi), bool)
     order = lambda m: np.flatnonzero(m)[np.argsort(fi[m], kind="stable")]
     o_all, o_rules, o_final = order(np.ones(len(fi), bool)), order(cand), order(final)
@@ -310,12 +383,13 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
     for t in meta1.get("tracks", []):
         m = tids == t["track_id"]; lab = labels[m & (labels >= 0)]
         cands.append({k: t[k] for k in ("track_id", "n_faces", "open_close", "movement", "av_sync", "av_lag", "asd", "rule_score", "is_candidate")}
-                     | {"cluster": int(Counter(lab.tolist()).most_common(1)[0][0]) if len(lab) else -1})
+                     | {"cluster": int(Counter(lab.tolist()).most_common(1)[0][0]) if len(lab) else -1,
+                        "follows_audio": sync.get(int(t["track_id"]))})
     status, detail = meta1["status"], meta1["detail"]
     meta = dict(key=utt.key, split=utt.split, clip=meta1.get("clip"), clip_hash=meta1.get("clip_hash"),
                 config_hash=stage1_hash(cfg, library_hash), pass1_hash=meta1.get("pass1_hash"), status=status, detail=detail,
                 speaker=utt.speaker, emotion=getattr(utt, "emotion", None), leading_role=bool(leading),
-                chosen_cluster=None if chosen is None else int(chosen), match_score=score,
+                chosen_cluster=None if chosen is None else int(chosen), match_score=score, decided_by=decided_by,
                 cluster_similarity={str(c): v for c, v in sims.items()},
                 n_clusters=len(clusters), n_faces=dict(all=int(len(o_all)), rules=int(len(o_rules)), final=int(len(o_final))),
                 n_sampled_frames=meta1.get("n_sampled_frames", 0), fps=meta1.get("fps", s1.fps), candidates=cands,
