@@ -117,6 +117,7 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     arrays.update(face_frame=cf.frame_idx, boxes=cf.boxes, landmarks=cf.landmarks, crops=cf.crops, track_ids=cf.track_ids,
                   embeddings=cf.embeddings, candidate=cf.candidate_mask, energy=cf.energy, voiced=cf.voiced)
     meta["tracks"] = [t.to_dict() for t in cf.tracks]
+    meta["n_upsampled_frames"] = int(getattr(cf, "n_upsampled", 0))
     if audio.size == 0:
         meta.update(status="no_audio", detail=audio_detail or f"{utt.clip}: empty audio stream; AV agreement not used")
     if len(frames) < 2:
@@ -649,12 +650,20 @@ def _seq_stats(ids: np.ndarray, speaker: str, n_speaker_faces: int) -> dict:
 
 VARIANTS_EVAL = ("all", "rules", "rules+clustering", "full")
 
+def _vs_rules(pairs: list) -> dict:
+    "Final choice against the top rule track over (top rule right, final right) pairs: accuracies, clips lost and gained."
+    if not pairs: return dict(n_utterances=0)
+    t, f = np.array(pairs, int).T
+    return dict(n_utterances=len(pairs), top_rule_accuracy=float(t.mean()), final_accuracy=float(f.mean()),
+                lost=int(((t == 1) & (f == 0)).sum()), gained=int(((t == 0) & (f == 1)).sum()))
+
 def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "dev", "test")) -> dict:
     "Real-speaker sequence accuracy, purity, recall and emptiness of the four variants (a)-(d), per split and overall."
     gt = _gt_clips(corpus_root); out_dir = resolve_path(stage1_dir)
     acc = {s: {v: [] for v in VARIANTS_EVAL} for s in list(splits) + ["all"]}
     off = {s: {v: [] for v in VARIANTS_EVAL} for s in list(splits) + ["all"]}
     statuses = Counter(); n_missing = 0; track_hits = []
+    vs_rules = defaultdict(list); n_clusters = defaultdict(list); decided = defaultdict(Counter)   # final vs top rule track, per split
     for key, g in sorted(gt.items()):
         split = key.split("/")[0]
         if split not in splits: continue
@@ -685,9 +694,12 @@ def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train"
         for v in VARIANTS_EVAL:
             st = _seq_stats(ids[sel[v]], spk, n_spk)
             target[split][v].append(st); target["all"][v].append(st)
+        if any(c["is_candidate"] for c in m.get("candidates", [])): n_clusters[split].append(m.get("n_clusters", 0))
+        decided[split][m.get("decided_by", "?")] += 1
         if g["speaker_on_screen"] and n_spk > 0 and m.get("candidates"):
             best = max(m["candidates"], key=lambda c: c["rule_score"])
             track_hits.append(int(Counter(ids[tid == best["track_id"]].tolist()).most_common(1)[0][0] == spk))
+            vs_rules[split].append((track_hits[-1], _seq_stats(ids[sel_f], spk, n_spk)["correct"]))
 
     def summarise(rows: list[dict]) -> dict:
         if not rows: return dict(n_utterances=0)
@@ -701,6 +713,9 @@ def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train"
            "off_screen": {s: {v: dict(n_utterances=len(off[s][v]), empty=float(np.mean([r["empty"] for r in off[s][v]])) if off[s][v] else None)
                               for v in VARIANTS_EVAL} for s in off},
            "top_rule_track_is_speaker": float(np.mean(track_hits)) if track_hits else None,
+           "final_vs_rules": {s: _vs_rules(v) for s, v in list(vs_rules.items()) + [("all", [x for v in vs_rules.values() for x in v])]},
+           "clusters_per_clip": {s: float(np.mean(v)) for s, v in list(n_clusters.items()) + [("all", [x for v in n_clusters.values() for x in v])] if v},
+           "decided_by": {s: dict(v) for s, v in decided.items()},
            "statuses": dict(statuses), "missing": n_missing}
     return res
 
@@ -866,6 +881,19 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
     if res["sequences"].get("top_rule_track_is_speaker") is not None:
         L += ["", f"Top-scoring rule track is the speaker (stage 1a speaker-track accuracy): {_fmt(res['sequences']['top_rule_track_is_speaker'])}."]
     L += ["", f"Clip statuses: {res['sequences']['statuses']}."]
+    fv = res["sequences"].get("final_vs_rules")
+    if fv:
+        L += ["", "Final choice against the top rule track (utterances whose speaker is on screen): the final step *loses* a clip "
+              "when the top-scoring rule track was the speaker's and the final sequence is not, and *gains* one the other way round. "
+              "Clusters per clip: mean number of clusters among the clips with a candidate.", "",
+              "| split | utterances | top-rule accuracy | final accuracy | lost | gained | clusters/clip |", "|---|---|---|---|---|---|---|"]
+        for s_, r in fv.items():
+            if r.get("n_utterances"):
+                L.append(f"| {s_} | {r['n_utterances']} | {_fmt(r['top_rule_accuracy'])} | {_fmt(r['final_accuracy'])} | {r['lost']} | {r['gained']} | "
+                         f"{_fmt(res['sequences'].get('clusters_per_clip', {}).get(s_), 2)} |")
+        db = Counter()
+        for v in res["sequences"].get("decided_by", {}).values(): db.update(v)
+        if db: L += ["", "Who decided the final cluster (all clips): " + ", ".join(f"{k} {v}" for k, v in db.most_common()) + "."]
     cl = res.get("clustering", {})
     if "pooled" in cl:
         p = cl["pooled"]
