@@ -35,7 +35,7 @@ __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'IMAGE_EXT', 'VARIANTS_EVAL', 'pas
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
 PASS2_VERSION = 3       # bump: pass 2 recomputes (clustering / matching / contract changes)
 _PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode",
-               "cluster_level", "match_margin", "offscreen_null")
+               "cluster_level", "match_margin", "offscreen_null", "library_offscreen")
 _NOT_HASHED = ("workers",)
 
 def pass1_hash(cfg: Config) -> str:
@@ -288,11 +288,13 @@ def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
     return out
 
 def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
-                   relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None) -> dict:
+                   relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None,
+                   offscreen: bool = True) -> dict:
     """The final cluster: {cluster, score, sims, decided_by}. The rules' order ranks clusters (best rule track, then
     summed rule score, then size); the library overrides it only for a leading-role speaker whose best cluster beats
-    every other by more than `margin`. A passer-by's cluster is never one the library recognises as a leading role
-    (max role cosine >= `same_person`), unless every cluster is."""
+    every other by more than `margin`. A cluster the library identifies as another person (nearest role at cosine >=
+    `same_person`) is never the speaker's; when every cluster is another leading role, the speaker is off screen
+    (no cluster, with `offscreen`). A passer-by's cluster is never one identified as a leading role, unless every one is."""
     if not cluster_embs: return dict(cluster=None, score=None, sims={}, decided_by="no candidate")
     sizes = sizes or {c: len(e) for c, e in cluster_embs.items()}
     ev = {c: tuple(evidence.get(c, (0.0, 0.0))) for c in cluster_embs}
@@ -300,11 +302,16 @@ def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | No
     if library is None or not library.roles: return dict(cluster=rank[0], score=None, sims={}, decided_by="rules (no library)")
     sims = {c: role_similarity(cluster_embs[c], library, mode) for c in rank}
     if speaker in library.roles:
+        # open-set identification: a cluster whose nearest role is another leading role, at a same-person cosine, is that person
+        other = {c for c in rank if max(sims[c].values()) >= same_person and max(sims[c], key=sims[c].get) != speaker}
+        pool = [c for c in rank if c not in other]
+        if not pool and offscreen: return dict(cluster=None, score=None, sims=sims, decided_by="library: every candidate is another leading role (speaker off screen)")
+        pool = pool or rank
         if relative and len(library.roles) > 1:
-            s = {c: sims[c][speaker] - max(v for r, v in sims[c].items() if r != speaker) for c in rank}
-        else: s = {c: sims[c][speaker] for c in rank}
-        best = max(rank, key=lambda c: s[c])                       # ties: the rules' order
-        near = [c for c in rank if s[c] >= s[best] - margin]
+            s = {c: sims[c][speaker] - max(v for r, v in sims[c].items() if r != speaker) for c in pool}
+        else: s = {c: sims[c][speaker] for c in pool}
+        best = max(pool, key=lambda c: s[c])                       # ties: the rules' order
+        near = [c for c in pool if s[c] >= s[best] - margin]
         if len(near) == 1: return dict(cluster=best, score=sims[best][speaker], sims=sims, decided_by="library")
         return dict(cluster=near[0], score=sims[near[0]][speaker], sims=sims, decided_by="rules (weak library margin)")
     pool = [c for c in rank if max(sims[c].values()) < same_person] or rank
@@ -361,7 +368,7 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
     sizes = {c: int((labels == c).sum()) for c in clusters}
     pick = choose_cluster(clusters, cluster_rule_evidence(labels, tids, rule), library, utt.speaker, s1.match_mode.split("+")[0],
                           relative=s1.match_mode.endswith("+relative"), margin=getattr(s1, "match_margin", 0.0),
-                          same_person=s1.knn_min_sim, sizes=sizes)
+                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=getattr(s1, "library_offscreen", True))
     chosen, score, sims, decided_by = pick["cluster"], pick["score"], pick["sims"], pick["decided_by"]
     # speaker off screen: no candidate track's mouth follows the audio better than chance
     q = getattr(s1, "offscreen_null", 0.0); sync = {}
