@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['knn_topk', 'knn_graph', 'infomap_cluster', 'kmeans_cluster', 'agglomerative_cluster', 'pairwise_prf', 'bcubed_prf',
-           'nmi', 'cluster_metrics', 'compare_methods', 'tune_knn']
+__all__ = ['DLIB_SAME_PERSON_DIST', 'DLIB_DESCRIPTOR_NORM', 'knn_topk', 'knn_graph', 'infomap_cluster', 'kmeans_cluster',
+           'agglomerative_cluster', 'pairwise_prf', 'bcubed_prf', 'nmi', 'cluster_metrics', 'compare_methods',
+           'tune_knn', 'same_person_cos', 'track_embeddings', 'cooccurrence', 'cluster_tracks']
 
 # %% ../nbs/02_clustering.ipynb #6e604da1
 def _unit(x) -> np.ndarray:
@@ -163,3 +164,54 @@ def tune_knn(emb, true, ks=(5, 10, 20, 50), sims=(0.5, 0.6, 0.7, 0.8, 0.85, 0.9,
         for s in sims:
             rows.append(dict(k=int(k), min_sim=float(s)) | cluster_metrics(true, infomap_cluster(emb, k, s, directed, seed)))
     return sorted(rows, key=lambda r: (-r["bcubed_f"], -r["pairwise_f"], r["k"]))
+
+# %% ../nbs/02_clustering.ipynb #35cfe245
+DLIB_SAME_PERSON_DIST = 0.6      # dlib face_recognition_model_v1: same person below this Euclidean distance (LFW 99.38 %)
+DLIB_DESCRIPTOR_NORM = 1.441     # mean norm of raw dlib descriptors of real faces (68 faces, dlib's examples/faces)
+
+def same_person_cos(norm_a: float = DLIB_DESCRIPTOR_NORM, norm_b: float | None = None, dist: float = DLIB_SAME_PERSON_DIST) -> float:
+    "The cosine above which two descriptors of norms `norm_a`, `norm_b` are closer than `dist` (see the derivation above)."
+    nb = norm_a if norm_b is None else norm_b
+    return float((norm_a ** 2 + nb ** 2 - dist ** 2) / (2 * norm_a * nb))
+
+def track_embeddings(emb, track_ids) -> tuple[np.ndarray, np.ndarray]:
+    "(track ids [m], unit mean embedding per track [m, D]) over the rows with finite embeddings; tracks without one are left out."
+    emb = np.asarray(emb, np.float32); tids = np.asarray(track_ids)
+    ok = np.isfinite(emb).all(1) if len(emb) else np.zeros(0, bool)
+    ts = np.unique(tids[ok])
+    if len(ts) == 0: return ts, np.zeros((0, emb.shape[1] if emb.ndim == 2 else 128), np.float32)
+    M = np.stack([_unit(emb[ok & (tids == t)]).mean(0) for t in ts])
+    return ts, _unit(M)
+
+def cooccurrence(frame_idx, track_ids, tracks) -> np.ndarray:
+    "[m, m] bool: tracks[i] and tracks[j] have a face in the same frame (so they are two people)."
+    fi, tids = np.asarray(frame_idx), np.asarray(track_ids)
+    frames = [set(fi[tids == t].tolist()) for t in tracks]
+    m = len(tracks); C = np.zeros((m, m), bool)
+    for i in range(m):
+        for j in range(i + 1, m): C[i, j] = C[j, i] = bool(frames[i] & frames[j])
+    return C
+
+def cluster_tracks(track_emb, min_sim: float = 0.91, cannot_link: np.ndarray | None = None, directed: bool = True,
+                   seed: int = 0, sizes=None) -> np.ndarray:
+    """Cluster labels [m] of m face tracks: Infomap on the graph of track pairs with cosine >= min_sim that are not
+    cannot-linked; a module holding a cannot-linked pair is split greedily (larger tracks first, `sizes`)."""
+    X = _unit(track_emb) if len(track_emb) else np.zeros((0, 1), np.float32); m = len(X)
+    if m <= 1: return np.zeros(m, np.int64)
+    cl = np.zeros((m, m), bool) if cannot_link is None else np.asarray(cannot_link, bool)
+    S = X @ X.T
+    ok = (S >= min_sim) & ~cl & ~np.eye(m, dtype=bool)
+    src, dst = np.nonzero(ok)
+    w = np.clip(S[src, dst].astype(np.float64), 1e-6, None)
+    if len(w): w = w / np.bincount(src, weights=w, minlength=m)[src]
+    lab = infomap_cluster(X, edges=np.c_[src, dst, w], directed=directed, seed=seed) if len(w) else np.arange(m)
+    sizes = np.ones(m) if sizes is None else np.asarray(sizes, np.float64)
+    out = np.full(m, -1, np.int64); nxt = 0
+    for c in np.unique(lab):
+        groups: list[list[int]] = []
+        for i in sorted(np.flatnonzero(lab == c), key=lambda i: (-sizes[i], i)):
+            g = next((g for g in groups if not cl[i, g].any()), None)
+            if g is None: groups.append([i])
+            else: g.append(i)
+        for g in groups: out[g] = nxt; nxt += 1
+    return _dense(out)

@@ -92,7 +92,12 @@ class Stage1Config:
     use_asd: bool = False               # a TalkNet-style scorer, when a checkpoint is given
     asd_checkpoint: str | None = None
     knn_k: int = 10                     # clustering (reference: k=50, cos>=0.58); tuned per clip on SynMELD train for the dlib embedding (02_clustering, reports/stage1.md)
-    knn_min_sim: float = 0.98           # dlib cosines of rendered faces: different people ~0.95, same person in a clip ~0.99
+    knn_min_sim: float = 0.91           # same person: dlib's Euclidean 0.6 on raw descriptors of norm ~1.44 (real faces) -> cosine 0.913 (02_clustering)
+    cluster_level: str = "track"        # cluster face tracks (a track is one person; co-visible tracks never merge) or "face" (every face a node)
+    match_margin: float = 0.02          # the library decides only when its best cluster beats the next by this cosine; else the rules decide
+    offscreen_null: float = 0.0         # > 0: speaker off screen when no candidate's AV sync beats this quantile of its circular-shift null (0.95 emptied on-screen SynMELD clips: off)
+    library_offscreen: bool = True      # a leading-role speaker whose every candidate cluster the library identifies as another leading role is off screen
+    upsample_small: int = 1             # re-detect at this dlib upsampling where a frame has no face or only faces under 2*min_face px (0: off)
     library_size: int = 20              # face-library images per leading role (paper: 20)
     library_dir: str | None = None      # user-supplied library: <dir>/<Role>/*.jpg
     workers: int = 1

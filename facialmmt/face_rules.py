@@ -280,6 +280,7 @@ class ClipFaces:
     energy: np.ndarray                # [T] dB
     voiced: np.ndarray                # [T] bool
     timings_s: dict = field(default_factory=dict)
+    n_upsampled: int = 0              # frames searched again at `upsample_small`
 
     @property
     def candidate_mask(self) -> np.ndarray:
@@ -292,9 +293,13 @@ def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
     fi, boxes, scores, lms, crops, per_frame = [], [], [], [], [], []
+    side = lambda fc: min(fc.box[2] - fc.box[0], fc.box[3] - fc.box[1])
+    up_small = _s1(s1, "upsample_small", 0); n_retry = 0
     for f, frame in enumerate(frames):
-        faces = [fc for fc in analyzer.detect(frame)
-                 if min(fc.box[2] - fc.box[0], fc.box[3] - fc.box[1]) >= s1.min_face]
+        faces = [fc for fc in analyzer.detect(frame) if side(fc) >= s1.min_face]
+        if up_small > _s1(s1, "upsample", 0) and all(side(fc) < 2 * s1.min_face for fc in faces):   # nothing, or a wide shot
+            more = [fc for fc in analyzer.detect(frame, upsample=up_small) if side(fc) >= s1.min_face]; n_retry += 1
+            if len(more) > len(faces): faces = sorted(more, key=lambda fc: -side(fc))
         per_frame.append(faces)
         for fc in faces:
             fi.append(f); boxes.append(fc.box); scores.append(fc.score); lms.append(np.asarray(fc.landmarks, dtype=np.float32))
@@ -339,4 +344,4 @@ def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face
             emb[idx[sel]] = e
     tm["embed"] = time.perf_counter() - t0
     return ClipFaces(len(frames), np.asarray(times, dtype=np.float64), fi, boxes, np.asarray(scores, dtype=np.float32).reshape(N),
-                     lms, crops, tids, emb, tracks, energy, voiced, tm)
+                     lms, crops, tids, emb, tracks, energy, voiced, tm, n_retry)

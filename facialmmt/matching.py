@@ -20,21 +20,22 @@ import numpy as np
 
 from .core import (Config, Stage1Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, config_to_dict, file_hash,
                             get_config, get_logger, override, parse_overrides, portable_path, resolve_path)
-from .clustering import infomap_cluster
-from .face_rules import ClipFaces, TrackScore, analyze_clip, get_scorer
+from .clustering import cluster_tracks, cooccurrence, infomap_cluster, track_embeddings
+from .face_rules import ClipFaces, TrackScore, _corr, analyze_clip, get_scorer, mouth_gap
 
 # %% auto #0
 __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'IMAGE_EXT', 'VARIANTS_EVAL', 'pass1_hash', 'stage1_hash', 'clip_hash_of',
            'analyze_utterance', 'FaceLibrary', 'leading_roles_of', 'build_library', 'load_library_dir',
-           'role_similarity', 'match_clusters', 'finish_utterance', 'extract_clip', 'load_stage1_meta',
-           'load_face_sequence', 'run_stage1', 'extract_main', 'gt_identities', 'evaluate_sequences', 'pooled_faces',
-           'evaluate_clustering', 'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant',
-           'write_stage1_report']
+           'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster', 'av_sync_chance',
+           'follows_audio', 'finish_utterance', 'extract_clip', 'load_stage1_meta', 'load_face_sequence', 'run_stage1',
+           'extract_main', 'gt_identities', 'evaluate_sequences', 'pooled_faces', 'evaluate_clustering',
+           'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant', 'write_stage1_report']
 
 # %% ../nbs/03_matching.ipynb #21345032
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
-PASS2_VERSION = 2       # bump: pass 2 recomputes (clustering / matching / contract changes)
-_PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode")
+PASS2_VERSION = 3       # bump: pass 2 recomputes (clustering / matching / contract changes)
+_PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode",
+               "cluster_level", "match_margin", "offscreen_null", "library_offscreen")
 _NOT_HASHED = ("workers",)
 
 def pass1_hash(cfg: Config) -> str:
@@ -116,6 +117,7 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     arrays.update(face_frame=cf.frame_idx, boxes=cf.boxes, landmarks=cf.landmarks, crops=cf.crops, track_ids=cf.track_ids,
                   embeddings=cf.embeddings, candidate=cf.candidate_mask, energy=cf.energy, voiced=cf.voiced)
     meta["tracks"] = [t.to_dict() for t in cf.tracks]
+    meta["n_upsampled_frames"] = int(getattr(cf, "n_upsampled", 0))
     if audio.size == 0:
         meta.update(status="no_audio", detail=audio_detail or f"{utt.clip}: empty audio stream; AV agreement not used")
     if len(frames) < 2:
@@ -276,28 +278,107 @@ def match_clusters(cluster_embs: dict, library: FaceLibrary | None, speaker: str
     worst = min(order, key=lambda c: max(sims[c].values()))
     return worst, max(sims[worst].values()), sims
 
+def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
+    "{cluster: (best rule score of its tracks, summed rule score of its tracks)} for the labelled faces (labels >= 0)."
+    labels, tids = np.asarray(labels), np.asarray(track_ids)
+    out = {}
+    for c in np.unique(labels[labels >= 0]):
+        s = [float(rule_scores.get(int(t), 0.0)) for t in np.unique(tids[labels == c])]
+        out[int(c)] = (max(s), sum(s))
+    return out
+
+def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
+                   relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None,
+                   offscreen: bool = True) -> dict:
+    """The final cluster: {cluster, score, sims, decided_by}. The rules' order ranks clusters (best rule track, then
+    summed rule score, then size); the library overrides it only for a leading-role speaker whose best cluster beats
+    every other by more than `margin`. A cluster the library identifies as another person (nearest role at cosine >=
+    `same_person`) is never the speaker's; when every cluster is another leading role, the speaker is off screen
+    (no cluster, with `offscreen`). A passer-by's cluster is never one identified as a leading role, unless every one is."""
+    if not cluster_embs: return dict(cluster=None, score=None, sims={}, decided_by="no candidate")
+    sizes = sizes or {c: len(e) for c, e in cluster_embs.items()}
+    ev = {c: tuple(evidence.get(c, (0.0, 0.0))) for c in cluster_embs}
+    rank = sorted(cluster_embs, key=lambda c: (-ev[c][0], -ev[c][1], -sizes[c], str(c)))
+    if library is None or not library.roles: return dict(cluster=rank[0], score=None, sims={}, decided_by="rules (no library)")
+    sims = {c: role_similarity(cluster_embs[c], library, mode) for c in rank}
+    if speaker in library.roles:
+        # open-set identification: a cluster whose nearest role is another leading role, at a same-person cosine, is that person
+        other = {c for c in rank if max(sims[c].values()) >= same_person and max(sims[c], key=sims[c].get) != speaker}
+        pool = [c for c in rank if c not in other]
+        if not pool and offscreen: return dict(cluster=None, score=None, sims=sims, decided_by="library: every candidate is another leading role (speaker off screen)")
+        pool = pool or rank
+        if relative and len(library.roles) > 1:
+            s = {c: sims[c][speaker] - max(v for r, v in sims[c].items() if r != speaker) for c in pool}
+        else: s = {c: sims[c][speaker] for c in pool}
+        best = max(pool, key=lambda c: s[c])                       # ties: the rules' order
+        near = [c for c in pool if s[c] >= s[best] - margin]
+        if len(near) == 1: return dict(cluster=best, score=sims[best][speaker], sims=sims, decided_by="library")
+        return dict(cluster=near[0], score=sims[near[0]][speaker], sims=sims, decided_by="rules (weak library margin)")
+    pool = [c for c in rank if max(sims[c].values()) < same_person] or rank
+    return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")
+
 # %% ../nbs/03_matching.ipynb #a3710045
+def av_sync_chance(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, np.ndarray]:
+    """(observed, null): the best Pearson r between a track's mouth gap and the audio energy over circular lags
+    -L..L, and the same statistic at every circular shift s whose window s-L..s+L does not overlap -L..L."""
+    g = np.asarray(gaps, np.float64); fi = np.asarray(frame_idx, np.int64); e = np.asarray(energy, np.float64)
+    T, L = len(e), int(max_lag); ok = np.isfinite(g)
+    if T == 0 or ok.sum() < 3: return 0.0, np.zeros(0)
+    r = np.array([_corr(g[ok], e[(fi[ok] + k) % T]) for k in range(T)])
+    win = lambda s: float(max(r[(s + j) % T] for j in range(-L, L + 1)))
+    return win(0), np.array([win(s) for s in range(2 * L + 1, T - 2 * L)])
+
+def follows_audio(gaps, frame_idx, energy, max_lag: int = 2, q: float = 0.95) -> bool | None:
+    "True when the track's AV sync beats the q-quantile of its circular-shift null; None when the clip is too short to tell."
+    obs, null = av_sync_chance(gaps, frame_idx, energy, max_lag)
+    if len(null) == 0: return None
+    return bool(obs > np.quantile(null, q))
+
+def _cluster_faces(fi, tids, cand, emb, s1) -> np.ndarray:
+    "Cluster label of every face (-1: not a candidate, or a candidate track with no embedded face)."
+    labels = np.full(len(fi), -1, np.int64)
+    use = cand & np.isfinite(emb).all(1) if len(emb) else cand
+    if not use.any(): return labels
+    level = getattr(s1, "cluster_level", "track")
+    if level == "face":
+        labels[use] = infomap_cluster(emb[use], s1.knn_k, s1.knn_min_sim, directed=s1.cluster_directed)
+        for t in np.unique(tids[cand & ~use]):        # candidate faces not embedded inherit their track's majority cluster
+            lab = labels[use & (tids == t)]
+            if len(lab): labels[cand & ~use & (tids == t)] = np.bincount(lab).argmax()
+        return labels
+    if level != "track": raise ValueError(f"stage1.cluster_level must be 'track' or 'face', got {level!r}")
+    ts, T = track_embeddings(emb[use], tids[use])
+    C = cooccurrence(fi[cand], tids[cand], ts)
+    tl = cluster_tracks(T, s1.knn_min_sim, C, directed=s1.cluster_directed, sizes=[int((cand & (tids == t)).sum()) for t in ts])
+    for t, l in zip(ts, tl): labels[cand & (tids == t)] = l
+    return labels
+
 def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrary | None, library_hash: str | None = None) -> tuple[dict, dict]:
     "Pass 2 for one utterance from its pass-1 result: (contract json dict, contract arrays)."
     s1, S = cfg.stage1, cfg.data.face_size
     t0 = time.perf_counter()
     fi, tids, cand = np.asarray(a["face_frame"]), np.asarray(a["track_ids"]), np.asarray(a["candidate"], bool)
     emb = np.asarray(a["embeddings"], np.float32)
-    use = cand & np.isfinite(emb).all(1) if len(emb) else cand
-    labels = np.full(len(fi), -1, np.int64)
-    if use.any():
-        labels[use] = infomap_cluster(emb[use], s1.knn_k, s1.knn_min_sim, directed=s1.cluster_directed)
-        for t in np.unique(tids[cand & ~use]):        # candidate faces not embedded inherit their track's majority cluster
-            lab = labels[use & (tids == t)]
-            if len(lab): labels[cand & ~use & (tids == t)] = np.bincount(lab).argmax()
+    labels = _cluster_faces(fi, tids, cand, emb, s1)
     t_cluster = time.perf_counter() - t0
     leading = library is not None and utt.speaker in library.roles
     fin = np.isfinite(emb).all(1) if len(emb) else np.zeros(0, bool)
     clusters = {int(c): emb[(labels == c) & fin] for c in np.unique(labels[labels >= 0])}   # embedded faces only
     rule = {t["track_id"]: t["rule_score"] for t in meta1.get("tracks", [])}
-    sizes = {c: int((labels == c).sum()) + 1e-3 * sum(rule.get(int(t), 0) for t in np.unique(tids[labels == c])) for c in clusters}
-    chosen, score, sims = match_clusters(clusters, library, utt.speaker, s1.match_mode.split("+")[0], sizes,
-                                         relative=s1.match_mode.endswith("+relative"))
+    sizes = {c: int((labels == c).sum()) for c in clusters}
+    pick = choose_cluster(clusters, cluster_rule_evidence(labels, tids, rule), library, utt.speaker, s1.match_mode.split("+")[0],
+                          relative=s1.match_mode.endswith("+relative"), margin=getattr(s1, "match_margin", 0.0),
+                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=getattr(s1, "library_offscreen", True))
+    chosen, score, sims, decided_by = pick["cluster"], pick["score"], pick["sims"], pick["decided_by"]
+    # speaker off screen: no candidate track's mouth follows the audio better than chance
+    q = getattr(s1, "offscreen_null", 0.0); sync = {}
+    if chosen is not None and q > 0 and meta1.get("status") == "ok" and "landmarks" in a and len(a.get("energy", [])):
+        lm, energy = np.asarray(a["landmarks"]), np.asarray(a["energy"])
+        for t in np.unique(tids[cand]):
+            m = np.flatnonzero(tids == t); m = m[np.argsort(fi[m])]
+            sync[int(t)] = follows_audio(mouth_gap(lm[m]), fi[m], energy, s1.av_max_lag, q)
+        if sync and all(v is False for v in sync.values()):
+            chosen, score, decided_by = None, None, "speaker off screen (no candidate's mouth follows the audio above chance)"
     final = (labels == chosen) if chosen is not None else np.zeros(len(fi), bool)
     order = lambda m: np.flatnonzero(m)[np.argsort(fi[m], kind="stable")]
     o_all, o_rules, o_final = order(np.ones(len(fi), bool)), order(cand), order(final)
@@ -310,12 +391,13 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
     for t in meta1.get("tracks", []):
         m = tids == t["track_id"]; lab = labels[m & (labels >= 0)]
         cands.append({k: t[k] for k in ("track_id", "n_faces", "open_close", "movement", "av_sync", "av_lag", "asd", "rule_score", "is_candidate")}
-                     | {"cluster": int(Counter(lab.tolist()).most_common(1)[0][0]) if len(lab) else -1})
+                     | {"cluster": int(Counter(lab.tolist()).most_common(1)[0][0]) if len(lab) else -1,
+                        "follows_audio": sync.get(int(t["track_id"]))})
     status, detail = meta1["status"], meta1["detail"]
     meta = dict(key=utt.key, split=utt.split, clip=meta1.get("clip"), clip_hash=meta1.get("clip_hash"),
                 config_hash=stage1_hash(cfg, library_hash), pass1_hash=meta1.get("pass1_hash"), status=status, detail=detail,
                 speaker=utt.speaker, emotion=getattr(utt, "emotion", None), leading_role=bool(leading),
-                chosen_cluster=None if chosen is None else int(chosen), match_score=score,
+                chosen_cluster=None if chosen is None else int(chosen), match_score=score, decided_by=decided_by,
                 cluster_similarity={str(c): v for c, v in sims.items()},
                 n_clusters=len(clusters), n_faces=dict(all=int(len(o_all)), rules=int(len(o_rules)), final=int(len(o_final))),
                 n_sampled_frames=meta1.get("n_sampled_frames", 0), fps=meta1.get("fps", s1.fps), candidates=cands,
@@ -575,12 +657,20 @@ def _seq_stats(ids: np.ndarray, speaker: str, n_speaker_faces: int) -> dict:
 
 VARIANTS_EVAL = ("all", "rules", "rules+clustering", "full")
 
+def _vs_rules(pairs: list) -> dict:
+    "Final choice against the top rule track over (top rule right, final right) pairs: accuracies, clips lost and gained."
+    if not pairs: return dict(n_utterances=0)
+    t, f = np.array(pairs, int).T
+    return dict(n_utterances=len(pairs), top_rule_accuracy=float(t.mean()), final_accuracy=float(f.mean()),
+                lost=int(((t == 1) & (f == 0)).sum()), gained=int(((t == 0) & (f == 1)).sum()))
+
 def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "dev", "test")) -> dict:
     "Real-speaker sequence accuracy, purity, recall and emptiness of the four variants (a)-(d), per split and overall."
     gt = _gt_clips(corpus_root); out_dir = resolve_path(stage1_dir)
     acc = {s: {v: [] for v in VARIANTS_EVAL} for s in list(splits) + ["all"]}
     off = {s: {v: [] for v in VARIANTS_EVAL} for s in list(splits) + ["all"]}
     statuses = Counter(); n_missing = 0; track_hits = []
+    vs_rules = defaultdict(list); n_clusters = defaultdict(list); decided = defaultdict(Counter)   # final vs top rule track, per split
     for key, g in sorted(gt.items()):
         split = key.split("/")[0]
         if split not in splits: continue
@@ -611,9 +701,12 @@ def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train"
         for v in VARIANTS_EVAL:
             st = _seq_stats(ids[sel[v]], spk, n_spk)
             target[split][v].append(st); target["all"][v].append(st)
+        if any(c["is_candidate"] for c in m.get("candidates", [])): n_clusters[split].append(m.get("n_clusters", 0))
+        decided[split][m.get("decided_by", "?")] += 1
         if g["speaker_on_screen"] and n_spk > 0 and m.get("candidates"):
             best = max(m["candidates"], key=lambda c: c["rule_score"])
             track_hits.append(int(Counter(ids[tid == best["track_id"]].tolist()).most_common(1)[0][0] == spk))
+            vs_rules[split].append((track_hits[-1], _seq_stats(ids[sel_f], spk, n_spk)["correct"]))
 
     def summarise(rows: list[dict]) -> dict:
         if not rows: return dict(n_utterances=0)
@@ -627,6 +720,9 @@ def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train"
            "off_screen": {s: {v: dict(n_utterances=len(off[s][v]), empty=float(np.mean([r["empty"] for r in off[s][v]])) if off[s][v] else None)
                               for v in VARIANTS_EVAL} for s in off},
            "top_rule_track_is_speaker": float(np.mean(track_hits)) if track_hits else None,
+           "final_vs_rules": {s: _vs_rules(v) for s, v in list(vs_rules.items()) + [("all", [x for v in vs_rules.values() for x in v])]},
+           "clusters_per_clip": {s: float(np.mean(v)) for s, v in list(n_clusters.items()) + [("all", [x for v in n_clusters.values() for x in v])] if v},
+           "decided_by": {s: dict(v) for s, v in decided.items()},
            "statuses": dict(statuses), "missing": n_missing}
     return res
 
@@ -792,6 +888,19 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
     if res["sequences"].get("top_rule_track_is_speaker") is not None:
         L += ["", f"Top-scoring rule track is the speaker (stage 1a speaker-track accuracy): {_fmt(res['sequences']['top_rule_track_is_speaker'])}."]
     L += ["", f"Clip statuses: {res['sequences']['statuses']}."]
+    fv = res["sequences"].get("final_vs_rules")
+    if fv:
+        L += ["", "Final choice against the top rule track (utterances whose speaker is on screen): the final step *loses* a clip "
+              "when the top-scoring rule track was the speaker's and the final sequence is not, and *gains* one the other way round. "
+              "Clusters per clip: mean number of clusters among the clips with a candidate.", "",
+              "| split | utterances | top-rule accuracy | final accuracy | lost | gained | clusters/clip |", "|---|---|---|---|---|---|---|"]
+        for s_, r in fv.items():
+            if r.get("n_utterances"):
+                L.append(f"| {s_} | {r['n_utterances']} | {_fmt(r['top_rule_accuracy'])} | {_fmt(r['final_accuracy'])} | {r['lost']} | {r['gained']} | "
+                         f"{_fmt(res['sequences'].get('clusters_per_clip', {}).get(s_), 2)} |")
+        db = Counter()
+        for v in res["sequences"].get("decided_by", {}).values(): db.update(v)
+        if db: L += ["", "Who decided the final cluster (all clips): " + ", ".join(f"{k} {v}" for k, v in db.most_common()) + "."]
     cl = res.get("clustering", {})
     if "pooled" in cl:
         p = cl["pooled"]
