@@ -42,8 +42,22 @@ def _exact_rows(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024, devi
             sims.append(v.cpu().numpy()); idx.append(i.cpu().numpy())
     return np.concatenate(sims).astype(np.float32), np.concatenate(idx).astype(np.int64)
 
+def _import_infomap():
+    "infomap, with faiss imported before it when faiss is installed (see `_faiss_topk`: the SWIG iterator clash)."
+    import sys
+    if "infomap" not in sys.modules:
+        try: import faiss  # noqa: F401
+        except ImportError: pass
+    import infomap
+    return infomap
+
 def _faiss_topk(x: np.ndarray, k: int, nprobe: int | None = None, chunk: int = 1024):
     "Approximate cosine top-k (faiss IVF-flat, inner product on unit vectors), self excluded; rows faiss leaves short are redone exactly."
+    import sys
+    if "faiss" not in sys.modules and "infomap" in sys.modules:
+        raise RuntimeError("infomap was imported before faiss in this process: import faiss first (faiss and infomap are "
+                           "both SWIG modules; the one imported last wraps the other's iterators, and infomap's "
+                           "Result.modules() then crashes the interpreter), or pass knn='exact'")
     try: import faiss
     except ImportError as e:
         raise ImportError("knn='faiss' (the default from APPROX_KNN_MIN_N embeddings up) needs faiss-cpu: "
@@ -99,7 +113,7 @@ def infomap_cluster(emb, k: int = 50, min_sim: float = 0.58, directed: bool = Tr
     from there up, unless `knn` says "exact" or "faiss"). `chunk`: rows a block of the exact kNN (its similarity block
     is chunk × n floats: at 100k faces 1024 rows peaked at 1.9 GiB in all vs 3.8 GiB with 4096, and ran no slower;
     bench/bench_infomap.py)."""
-    import infomap
+    infomap = _import_infomap()
     n = 0 if emb is None else len(emb)
     if n == 0: return np.zeros(0, np.int64)
     if n == 1: return np.zeros(1, np.int64)
@@ -114,7 +128,7 @@ def infomap_cluster(emb, k: int = 50, min_sim: float = 0.58, directed: bool = Tr
     if len(E):
         im = infomap.Infomap(two_level=True, directed=directed, silent=True, seed=int(seed) + 1, num_trials=num_trials)
         src, dst = E[:, 0].astype(np.int64), E[:, 1].astype(np.int64)
-        im.add_nodes(np.unique(np.r_[src, dst]).tolist())
+        im.add_nodes(np.flatnonzero(np.bincount(np.r_[src, dst], minlength=n)).tolist())   # ascending, as np.unique
         im.add_links(np.ascontiguousarray(E))     # one [E, 3] array into infomap's C++ (no Python tuple per link)
         mods = im.run().modules()
         for node, m in dict(mods).items(): labels[int(node)] = int(m)
