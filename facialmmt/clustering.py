@@ -8,37 +8,90 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['DLIB_SAME_PERSON_DIST', 'DLIB_DESCRIPTOR_NORM', 'knn_topk', 'knn_graph', 'infomap_cluster', 'kmeans_cluster',
-           'agglomerative_cluster', 'pairwise_prf', 'bcubed_prf', 'nmi', 'cluster_metrics', 'compare_methods',
-           'tune_knn', 'same_person_cos', 'track_embeddings', 'cooccurrence', 'cluster_tracks']
+__all__ = ['APPROX_KNN_MIN_N', 'KNN_METHODS', 'FAISS_NPROBE', 'DLIB_SAME_PERSON_DIST', 'DLIB_DESCRIPTOR_NORM', 'knn_topk',
+           'knn_graph', 'infomap_cluster', 'kmeans_cluster', 'agglomerative_cluster', 'pairwise_prf', 'bcubed_prf',
+           'nmi', 'cluster_metrics', 'compare_methods', 'tune_knn', 'same_person_cos', 'track_embeddings',
+           'cooccurrence', 'cluster_tracks']
 
 # %% ../nbs/02_clustering.ipynb #6e604da1
+APPROX_KNN_MIN_N = 20_000     # knn="auto": faiss IVF from this many embeddings up, the exact top-k below
+KNN_METHODS = ("auto", "exact", "faiss")
+FAISS_NPROBE = 8              # IVF lists searched per query (of ~4·sqrt(n)); bench/bench_infomap.py measures the recall
+
 def _unit(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2: raise ValueError(f"embeddings must be [n, D], got shape {x.shape}")
     if not np.isfinite(x).all(): raise ValueError("embeddings contain NaN or inf")
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
-def knn_topk(emb, k: int, chunk: int = 1024, device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    "Exact cosine top-k neighbours of every row, self excluded: (sims [n,k'] float32 descending, idx [n,k'] int64), k' = min(k, n-1)."
-    import torch
-    x = _unit(emb); n = len(x); k = max(0, min(int(k), n - 1))
-    if k == 0: return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
-    dev = torch.device(device) if device else torch.device("cpu")
-    X = torch.from_numpy(x).to(dev)
-    sims, idx = [], []
-    with torch.no_grad():
-        for s in range(0, n, chunk):
-            S = X[s:s + chunk] @ X.T
-            r = torch.arange(S.shape[0], device=dev)
-            S[r, r + s] = -float("inf")
-            v, i = torch.topk(S, k, dim=1)
-            sims.append(v.cpu()); idx.append(i.cpu())
-    return torch.cat(sims).numpy().astype(np.float32), torch.cat(idx).numpy().astype(np.int64)
+def _knn_method(knn: str, n: int) -> str:
+    if knn not in KNN_METHODS: raise ValueError(f"knn must be one of {KNN_METHODS}, got {knn!r}")
+    return ("faiss" if n >= APPROX_KNN_MIN_N else "exact") if knn == "auto" else knn
 
-def knn_graph(emb, k: int = 50, min_sim: float = 0.58, normalise: bool = True, chunk: int = 1024) -> np.ndarray:
+def _exact_rows(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024, device: str | None = None):
+    "Exact cosine top-k of the unit rows `x[rows]` against all of `x`, self (by index, not rank) excluded."
+    import torch
+    dev = torch.device(device) if device else torch.device("cpu")
+    X = torch.from_numpy(x).to(dev); rows = np.asarray(rows, np.int64)
+    sims, idx = [np.zeros((0, k), np.float32)], [np.zeros((0, k), np.int64)]
+    with torch.no_grad():
+        for s in range(0, len(rows), chunk):
+            r = torch.from_numpy(rows[s:s + chunk]).to(dev)
+            S = X[r] @ X.T
+            S[torch.arange(len(r), device=dev), r] = -float("inf")
+            v, i = torch.topk(S, k, dim=1)
+            sims.append(v.cpu().numpy()); idx.append(i.cpu().numpy())
+    return np.concatenate(sims).astype(np.float32), np.concatenate(idx).astype(np.int64)
+
+def _import_infomap():
+    "infomap, with faiss imported before it when faiss is installed (see `_faiss_topk`: the SWIG iterator clash)."
+    import sys
+    if "infomap" not in sys.modules:
+        try: import faiss  # noqa: F401
+        except ImportError: pass
+    import infomap
+    return infomap
+
+def _faiss_topk(x: np.ndarray, k: int, nprobe: int | None = None, chunk: int = 1024):
+    "Approximate cosine top-k (faiss IVF-flat, inner product on unit vectors), self excluded; rows faiss leaves short are redone exactly."
+    import sys
+    if "faiss" not in sys.modules and "infomap" in sys.modules:
+        raise RuntimeError("infomap was imported before faiss in this process: import faiss first (faiss and infomap are "
+                           "both SWIG modules; the one imported last wraps the other's iterators, and infomap's "
+                           "Result.modules() then crashes the interpreter), or pass knn='exact'")
+    try: import faiss
+    except ImportError as e:
+        raise ImportError("knn='faiss' (the default from APPROX_KNN_MIN_N embeddings up) needs faiss-cpu: "
+                          "`pip install faiss-cpu` (setup.py lists it), or pass knn='exact'") from e
+    n, d = x.shape
+    nlist = max(1, min(int(round(4 * np.sqrt(n))), n // 39))     # faiss wants >= 39 training points a list
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.niter, index.cp.max_points_per_centroid, index.cp.seed = 10, 64, 1234   # k-means on <= 64 points a list
+    index.train(x); index.add(x)
+    index.nprobe = int(min(nlist, nprobe or FAISS_NPROBE))
+    D, I = index.search(x, k + 1)
+    me = I == np.arange(n)[:, None]
+    me[~me.any(1), -1] = True            # self not among the k+1 (identical twins outranked it): drop the last one
+    D, I = D[~me].reshape(n, k), I[~me].reshape(n, k)
+    short = np.flatnonzero((I < 0).any(1))   # the probed lists held fewer than k+1 points: exact for those rows
+    if len(short): D[short], I[short] = _exact_rows(x, short, k, chunk)
+    return D.astype(np.float32), I.astype(np.int64)
+
+def knn_topk(emb, k: int, chunk: int = 1024, device: str | None = None, knn: str = "auto",
+             nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine top-k neighbours of every row, self excluded: (sims [n,k'] float32 descending, idx [n,k'] int64),
+    k' = min(k, n-1). `knn`: "exact" (chunked torch matmul + top-k), "faiss" (IVF-flat, `nprobe` lists searched),
+    "auto" (faiss from `APPROX_KNN_MIN_N` embeddings up, exact below)."""
+    x = _unit(emb); n = len(x); k = max(0, min(int(k), n - 1))
+    method = _knn_method(knn, n)
+    if k == 0: return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
+    if method == "faiss": return _faiss_topk(x, k, nprobe, chunk)
+    return _exact_rows(x, np.arange(n), k, chunk, device)
+
+def knn_graph(emb, k: int = 50, min_sim: float = 0.58, normalise: bool = True, chunk: int = 1024, knn: str = "auto",
+              nprobe: int | None = None) -> np.ndarray:
     "Directed edges `[(i, j, w)]` as an [E, 3] float64 array: j among i's k nearest, cosine >= min_sim, w = cosine (normalised over i's out-edges)."
-    sims, idx = knn_topk(emb, k, chunk)
+    sims, idx = knn_topk(emb, k, chunk, knn=knn, nprobe=nprobe)
     n, kk = sims.shape
     src = np.repeat(np.arange(n), kk); dst = idx.ravel(); w = sims.ravel().astype(np.float64)
     keep = w >= min_sim
@@ -54,36 +107,44 @@ def _dense(labels) -> np.ndarray:
     return inv.astype(np.int64)
 
 def infomap_cluster(emb, k: int = 50, min_sim: float = 0.58, directed: bool = True, seed: int = 0,
-                    num_trials: int = 1, edges: np.ndarray | None = None, chunk: int = 1024) -> np.ndarray:
+                    num_trials: int = 1, edges: np.ndarray | None = None, chunk: int = 1024, knn: str = "auto",
+                    nprobe: int | None = None) -> np.ndarray:
     """Cluster labels [n] (dense 0..K-1): Infomap on the kNN graph; nodes without a kept edge become singletons.
-    `chunk`: rows a block of the exact kNN (its similarity block is chunk × n floats: at 100k faces 1024 rows peaked
-    at 1.9 GiB in all vs 3.8 GiB with 4096, and ran no slower; bench/bench_infomap.py)."""
-    import infomap
+    `knn` / `nprobe`: how the kNN graph is built (`knn_topk`: exact below `APPROX_KNN_MIN_N` embeddings, faiss IVF
+    from there up, unless `knn` says "exact" or "faiss"). `chunk`: rows a block of the exact kNN (its similarity block
+    is chunk × n floats: at 100k faces 1024 rows peaked at 1.9 GiB in all vs 3.8 GiB with 4096, and ran no slower;
+    bench/bench_infomap.py)."""
+    infomap = _import_infomap()
     n = 0 if emb is None else len(emb)
     if n == 0: return np.zeros(0, np.int64)
     if n == 1: return np.zeros(1, np.int64)
     if edges is None:
         x = _unit(emb)
         uniq, inv = np.unique(x, axis=0, return_inverse=True)    # exact duplicates share one node
-        if len(uniq) < n: return infomap_cluster(uniq, k, min_sim, directed, seed, num_trials, chunk=chunk)[inv.ravel()]
-    E = knn_graph(emb, k, min_sim, chunk=chunk) if edges is None else np.asarray(edges)
+        if len(uniq) < n:
+            return infomap_cluster(uniq, k, min_sim, directed, seed, num_trials, chunk=chunk, knn=knn, nprobe=nprobe)[inv.ravel()]
+    E = knn_graph(emb, k, min_sim, chunk=chunk, knn=knn, nprobe=nprobe) if edges is None else np.asarray(edges, np.float64)
+    if len(E) and (E.ndim != 2 or E.shape[1] != 3): raise ValueError(f"edges must be [E, 3] (i, j, w), got shape {E.shape}")
     labels = np.full(n, -1, np.int64)
     if len(E):
         im = infomap.Infomap(two_level=True, directed=directed, silent=True, seed=int(seed) + 1, num_trials=num_trials)
-        nodes = np.unique(E[:, :2].astype(np.int64))
-        im.add_nodes([int(v) for v in nodes])
-        im.add_links([(int(a), int(b), float(w)) for a, b, w in E])
+        src, dst = E[:, 0].astype(np.int64), E[:, 1].astype(np.int64)
+        im.add_nodes(np.flatnonzero(np.bincount(np.r_[src, dst], minlength=n)).tolist())   # ascending, as np.unique
+        im.add_links(np.ascontiguousarray(E))     # one [E, 3] array into infomap's C++ (no Python tuple per link)
         mods = im.run().modules()
         for node, m in dict(mods).items(): labels[int(node)] = int(m)
         # a node that has kept out-edges but ended alone carries (almost) no flow in the directed walk (nobody
         # points to it), so Infomap's placement of it is arbitrary: give it its out-neighbours' strongest module
-        src, dst = E[:, 0].astype(np.int64), E[:, 1].astype(np.int64)
         size = np.bincount(labels[labels >= 0], minlength=labels.max() + 1)
-        for i in np.flatnonzero((labels >= 0) & (size[np.maximum(labels, 0)] == 1)):
-            out = src == i
-            if out.any():
-                votes = np.bincount(labels[dst[out]], weights=E[out, 2], minlength=len(size))
-                labels[i] = int(votes.argmax())
+        alone = np.flatnonzero((labels >= 0) & (size[np.maximum(labels, 0)] == 1))
+        if len(alone):
+            order = np.argsort(src, kind="stable")                     # out-edges of each node, in their given order
+            lo, hi = np.searchsorted(src[order], alone), np.searchsorted(src[order], alone, side="right")
+            for i, a, b in zip(alone, lo, hi):
+                if b > a:
+                    out = order[a:b]
+                    votes = np.bincount(labels[dst[out]], weights=E[out, 2], minlength=len(size))
+                    labels[i] = int(votes.argmax())
     lone = labels < 0                       # nodes without a kept edge: singletons
     labels[lone] = labels.max(initial=0) + 1 + np.arange(lone.sum())
     return _dense(labels)
