@@ -455,7 +455,14 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     out = resolve_path(out); cache = out / "_pass1"
     library_dir = library_dir if library_dir is not None else cfg.stage1.library_dir
     splits = [splits] if isinstance(splits, str) else list(splits)
-    need = list(dict.fromkeys(splits + ([] if library_dir else ["train"])))
+    no_library = None      # extract --split test on a root without training clips and without --library: no library
+    if not library_dir and "train" not in splits:
+        from facialmmt.data import find_meld_split
+        try: find_meld_split(meld_root, "train")
+        except DataError as e:
+            no_library = (f"none (no training clips to build it from: {e}; no --library given): each clip's largest "
+                          "candidate cluster is chosen")
+    need = list(dict.fromkeys(splits + ([] if (library_dir or no_library) else ["train"])))
     reader_statuses: list[dict] = []
     data = read_meld(meld_root, need, statuses=reader_statuses)
     if "train" in data: train_all = data["train"]
@@ -484,6 +491,9 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
             analyzer = load_face_analyzer(cfg.encoders, cfg.stage1)
         lib = load_library_dir(library_dir, analyzer, None, cfg.data.face_size)   # the folder names are the roles
         roles = roles or lib.roles
+    elif no_library:
+        lib = FaceLibrary([], {})
+        log.warning(f"face library: {no_library}")
     else:
         lib = build_library(_library_entries(data.get("train", []), cache, roles), roles, cfg.stage1.library_size,
                             consensus=(cfg.stage1.knn_k, cfg.stage1.knn_min_sim))
@@ -492,7 +502,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     lib.save(out / "library")
     lib_hash = lib.content_hash()
     summary["library"] = dict(roles=lib.roles, n={r: int(len(lib.embeddings[r])) for r in lib.roles}, hash=lib_hash,
-                              source=str(library_dir) if library_dir else "auto (training split)")
+                              source=str(library_dir) if library_dir else (no_library or "auto (training split)"))
     summary["seconds"]["library"] = time.perf_counter() - t0
     # pass 2
     t0 = time.perf_counter(); ch = stage1_hash(cfg, lib_hash); todo = []
@@ -544,7 +554,7 @@ def extract_main(argv: list[str] | None = None) -> int:
     root = resolve_path(a.meld_root)
     if not root.is_dir(): raise FileNotFoundError(f"--meld-root {root} is not a folder")
     s = run_stage1(root, a.out, cfg, a.split or ("train", "dev", "test"), a.workers, a.scheduler, a.limit, a.library, not a.no_progress)
-    print(json.dumps({k: s[k] for k in ("out", "statuses", "pass1", "pass2", "seconds", "config_hash")}, indent=1))
+    print(json.dumps({k: s[k] for k in ("out", "statuses", "library", "pass1", "pass2", "seconds", "config_hash")}, indent=1))
     return 0
 
 # %% ../nbs/03_matching.ipynb #70709cd7

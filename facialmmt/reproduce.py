@@ -52,6 +52,10 @@ class Step:
     params: Callable[[RunContext], dict]
     when: Callable[[RunContext], bool] = lambda ctx: True
 
+def _aff(c: RunContext) -> str | None:
+    "The Aff-Wild2 root as the notebooks receive it (None: the config's, else the corpus's own `<corpus>/affwild`)."
+    return str(c.affwild) if c.affwild else None
+
 CHAIN: list[Step] = [
     Step("corpus", "00b_synth.ipynb",   # generates the corpus (if absent) and measures its datasheet
          lambda c: dict(datasheet_preset=c.preset, datasheet_seed=0, datasheet_root=str(c.corpus),
@@ -62,13 +66,13 @@ CHAIN: list[Step] = [
                         report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
     Step("train", "05_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
          lambda c: dict(corpus=str(c.corpus), stage1=str(c.stage1_dir), config=c.config, seeds=",".join(map(str, c.seeds)),
-                        device=c.device, out_dir=str(c.train_dir))),
+                        device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
     Step("ablations", "06_ablations.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir))),
+                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c))),
     Step("case_studies", "07_case_studies.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device)),
+                        device=c.device, affwild=_aff(c))),
 ]
 
 PRESET_SEEDS = {"tiny": [0], "default": [0, 1, 2]}

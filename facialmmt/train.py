@@ -36,8 +36,8 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
            'linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
-           'train_one', 'load_dfer_data', 'summarize', 'md_table', 'write_reports', 'plot_confusion', 'run_experiment',
-           'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main', 'train_main']
+           'train_one', 'load_dfer_data', 'dfer_note', 'summarize', 'md_table', 'write_reports', 'plot_confusion',
+           'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main', 'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -570,9 +570,10 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                 rec["dev_wf1"] = ev["weighted_f1"]
             rec["seconds"] = round(time.time() - t0, 2)
             info["history"].append(rec)
-            score = rec.get("dev_wf1", -rec["train_loss"])
-            if score > info["best_dev_wf1"]:
-                info["best_dev_wf1"], info["best_epoch"] = score, ep
+            if dev: better = rec["dev_wf1"] > info["best_dev_wf1"]
+            else: better, info["selection"] = True, "last epoch (no dev split)"   # nothing to select on: keep the last
+            if better:
+                info["best_dev_wf1"], info["best_epoch"] = (rec["dev_wf1"] if dev else None), ep
                 save_checkpoint(best, model, cfg, dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
             save_train_state(last, model, cfg, dims, opts, scheds, ep, info)
             log.info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
@@ -585,7 +586,8 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
         if not dist.main: return {"seed": tc.seed, "distributed": ddp_info}
     bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
-               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
+               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"],
+               "model_selection": "best dev weighted F1" if dev else "last epoch (no dev split)", "dfer_pass": bool(use_dfer_pass)}
     if test:
         ev = evaluate(bm, test, dims, device=device, pad_id=pad_id, autocast=autocast)
         metrics["test"] = {k: ev[k] for k in ("weighted_f1", "macro_f1", "accuracy", "per_class_f1", "confusion", "n")}
@@ -605,19 +607,41 @@ def _affwild_root(cfg: Config, corpus: Path) -> Path | None:
     p = Path(corpus) / "affwild"
     return p if p.exists() else None
 
-def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict | None:
-    "DFER train/val frames (uint8 at dfer.img_size, MELD labels) from the Aff-Wild2-layout set, or None."
+_DFER_OFF = "set model.use_dfer=false (--set model.use_dfer=false) to train without the auxiliary DFER task"
+
+def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict:
+    """DFER train/val frames (uint8 at dfer.img_size, MELD labels) from the Aff-Wild2-layout set. Called only when the
+    config asks for the DFER task: a missing set, split or frame is an error naming where it looked, never a warning
+    (turning the task off is the explicit config choice `model.use_dfer=False`)."""
+    from facialmmt.data import DataError, read_affwild
     root = _affwild_root(cfg, corpus)
-    if root is None: return None
-    from facialmmt.data import read_affwild
+    if root is None:
+        looked = (f"data.affwild_root = {cfg.data.affwild_root}" if cfg.data.affwild_root else
+                  f"data.affwild_root (not set, no --affwild-root) and the corpus's own DFER set {Path(corpus) / 'affwild'} (absent)")
+        raise FileNotFoundError(f"the config asks for the auxiliary DFER task (model.use_dfer=True) but found no DFER set: looked at "
+                                f"{looked}. Pass --affwild-root (Aff-Wild2: an expression annotation folder with Train_Set/ and "
+                                f"Validation_Set/ txt files + cropped_aligned/), or {_DFER_OFF}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"the DFER set data.affwild_root = {root} is not a folder; fix the path, or {_DFER_OFF}")
     out = {}
     for split in ("train", "val"):
         try: seqs = read_affwild(root, split)
-        except Exception as e:
-            get_logger().warning(f"DFER {split} split unavailable under {root}: {e}"); continue
-        if seqs:
-            out[split] = load_dfer_frames(seqs, cfg.dfer.img_size, cfg.dfer.max_frames_per_video, cache_dir=cache_dir, desc=f"DFER {split}")
-    return out or None
+        except DataError as e: raise FileNotFoundError(f"DFER {split} split not usable under {root}: {e}; or {_DFER_OFF}") from None
+        if not seqs: raise FileNotFoundError(f"DFER {split} split under {root} has no labelled frame with its jpg; or {_DFER_OFF}")
+        out[split] = load_dfer_frames(seqs, cfg.dfer.img_size, cfg.dfer.max_frames_per_video, cache_dir=cache_dir, desc=f"DFER {split}")
+    return out
+
+def dfer_note(cfg: Config, corpus) -> dict:
+    "Whether the auxiliary DFER task runs and why not, as metrics.json and Table 3 state it."
+    if "v" not in cfg.model.modalities: return {"on": False, "why": f"no visual modality (model.modalities={cfg.model.modalities!r})"}
+    if not cfg.model.use_dfer: return {"on": False, "why": "DFER off by config (model.use_dfer=False)"}
+    r = _affwild_root(cfg, Path(corpus))
+    return {"on": True, "affwild_root": portable_path(r) if r is not None else None}
+
+def _selection_of(per_seed: dict) -> str:
+    "How the evaluated checkpoint was chosen, over all seeds (each seed's metrics.json says it too)."
+    sel = sorted({m.get("model_selection", "best dev weighted F1") for m in per_seed.values()})
+    return " / ".join(sel) if sel else "?"
 
 def _ms(xs):
     xs = [x for x in xs if x is not None]
@@ -649,9 +673,12 @@ def write_reports(result: dict, out_dir, label: str | None = None) -> dict:
            "seeds": seeds, "config_hash": result["config_hash"]}
     t2 = pd.DataFrame([row])
     t2.to_csv(out / "table2.csv", index=False)
-    hdr = f"Weighted F1 and per-class F1 (%) on the test split of {result['corpus_name']}, mean ± std over seeds {seeds} (ours, measured).\n\n"
+    hdr = (f"Weighted F1 and per-class F1 (%) on the test split of {result['corpus_name']}, mean ± std over seeds {seeds} (ours, measured). "
+           f"Model selection: {result.get('model_selection', 'best dev weighted F1')}.\n\n")
     atomic_write_text(out / "table2.md", hdr + md_table(t2) + "\n")
-    t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]), "seeds": seeds, "config_hash": result["config_hash"]}])
+    dn = result.get("dfer") or {"on": True}
+    t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]) if dn["on"] else dn["why"], "seeds": seeds,
+                        "config_hash": result["config_hash"]}])
     t3.to_csv(out / "table3.csv", index=False)
     atomic_write_text(out / "table3.md", f"DFER macro F1 (%) on the DFER validation split ({result['corpus_name']}), ours, measured.\n\n" + md_table(t3) + "\n")
     cms = [np.array(m["test"]["confusion"]) for m in result["per_seed"].values() if "test" in m]
@@ -713,16 +740,28 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],
-              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out)}
+              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out),
+              "dfer": dfer_note(cfg, corpus), "model_selection": _selection_of(per_seed)}
     write_reports(result, out, label)
     return result
+
+def _read_splits(corpus) -> dict:
+    "train + test (required) and dev when the corpus has one (without it, model selection takes the last epoch)."
+    from facialmmt.data import DataError, read_meld
+    utts = read_meld(corpus, ["train"])
+    try: utts.update(read_meld(corpus, ["dev"]))
+    except DataError as e: get_logger().warning(f"no dev split ({e}); model selection: the last epoch, stated in metrics.json and table2")
+    utts.update(read_meld(corpus, ["test"]))
+    return utts
 
 def prepare_run(cfg: Config, corpus, stage1_dir, cache_dir="data/cache/features", progress=True) -> dict:
     "Read the corpus, tokenise, load/extract cached features and DFER frames, derive model dims: shared by all seeds."
     from facialmmt.data import read_meld
     corpus = resolve_path(corpus)
     if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
-    utts = read_meld(corpus)
+    # the DFER set first: a config asking for it without one stops before any feature is extracted
+    dfer = load_dfer_data(cfg, corpus, cache_dir) if ("v" in cfg.model.modalities and cfg.model.use_dfer) else None
+    utts = _read_splits(corpus)
     tok, text_encoder, pad_id, text_dim = None, None, 0, 1
     if "t" in cfg.model.modalities:
         from facialmmt.encoders import load_text_encoder
@@ -730,7 +769,6 @@ def prepare_run(cfg: Config, corpus, stage1_dir, cache_dir="data/cache/features"
         pad_id, text_dim = int(tok.pad_token_id or 0), int(text_encoder.dim)
     splits = prepare_items(utts, cfg, stage1_dir, cache_dir, tok, progress=progress)
     dims = model_dims(splits["train"], cfg, text_dim)
-    dfer = load_dfer_data(cfg, corpus, cache_dir) if ("v" in cfg.model.modalities and cfg.model.use_dfer) else None
     return {"splits": splits, "dims": dims, "dfer": dfer, "pad_id": pad_id, "text_encoder": text_encoder,
             "tokenizer": tok, "stage1_dir": stage1_dir, "corpus": corpus}
 
@@ -840,8 +878,15 @@ def train_main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="output folder (default reports/train/<config>)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override (JSON value), repeatable")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--affwild-root", default=None, help="Aff-Wild2 root: an expression annotation folder (Train_Set/, "
+                    "Validation_Set/ txt files, any ABAW release name) + cropped_aligned/ (default: config data.affwild_root, "
+                    "else <corpus>/affwild)")
     a = ap.parse_args(argv)
     ov = parse_overrides(a.set)
+    if a.affwild_root:
+        aff = resolve_path(a.affwild_root)
+        if not aff.is_dir(): raise FileNotFoundError(f"--affwild-root {aff} is not a folder")
+        ov["data.affwild_root"] = portable_path(aff)
     if a.epochs is not None: ov["train.epochs"] = a.epochs
     cfg = get_config(a.config, **ov)
     r = run_experiment(cfg, a.corpus, a.stage1, a.out, seeds=[int(s) for s in a.seeds.split(",") if s.strip()],
