@@ -840,12 +840,29 @@ def predict(bundle: ModelBundle, utterance_inputs) -> dict:
         res["kept"] = o["kept"][0, :n].cpu().numpy().astype(bool).tolist()
     return res
 
+def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
+    """Stage 1 for one clip, in memory, when no stage-1 result exists for it: (crops of `cfg.model.face_source`, what
+    was done). The face library is the stage-1 folder's (`<stage1>/library`) when there is one, else none (each clip's
+    largest candidate cluster is chosen)."""
+    from facialmmt.matching import FaceLibrary, extract_clip
+    lib_dir = resolve_path(stage1_dir) / "library" if stage1_dir else None
+    lib = FaceLibrary.load(lib_dir) if lib_dir is not None and (lib_dir / "library.json").exists() else None
+    r = extract_clip(u, cfg, lib)
+    var = {"final": "crops", "rules": "crops_rules", "all": "crops_all", "frames": "frames"}[cfg.model.face_source]
+    crops = np.asarray(r["arrays"][var], np.uint8)
+    note = {"source": "stage 1 run now for this clip (no stage-1 result for it" + (f" in {stage1_dir})" if stage1_dir else ", no --stage1)"),
+            "library": portable_path(lib_dir) if lib is not None else "none: the largest candidate cluster is chosen",
+            "status": r["meta"]["status"], "n_faces": int(len(crops))}
+    if len(crops) == 0: note["warning"] = f"no face for the model's visual modality (stage-1 status {r['meta']['status']!r})"
+    return crops, note
+
 def predict_main(argv=None) -> int:
     "facialmmt predict --checkpoint DIR --corpus ROOT --stage1 DIR --key test/dia0_utt1 [--json]"
     ap = argparse.ArgumentParser(prog="facialmmt predict", description="Emotion of one MELD-layout utterance with a trained MARIO checkpoint.")
     ap.add_argument("--checkpoint", required=True, help="checkpoint folder (…/ckpt/best)")
     ap.add_argument("--corpus", required=True, help="MELD-layout corpus root")
-    ap.add_argument("--stage1", default=None, help="stage-1 output folder (needed for the visual modality)")
+    ap.add_argument("--stage1", default=None, help="stage-1 output folder (the visual modality's faces; a clip without a "
+                    "result there, or no folder, gets stage 1 run for it now, using the folder's face library if it has one)")
     ap.add_argument("--key", required=True, action="append", help="split/dia{D}_utt{U}; repeatable")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
@@ -858,10 +875,19 @@ def predict_main(argv=None) -> int:
         if key not in by_key: raise KeyError(f"utterance {key!r} not found in {a.corpus}")
         u = by_key[key]
         dia = group_dialogues(utts[u.split])[u.dialogue_id]
-        d = extract_utterance(u, bundle.cfg, a.stage1 if "v" in bundle.cfg.model.modalities else None, bundle.extractors)
-        r = predict(bundle, {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
-                             "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]})
+        vision, note = "v" in bundle.cfg.model.modalities, None
+        have_s1 = vision and a.stage1 is not None and _stage1_paths(a.stage1, u)[0].exists()
+        d = extract_utterance(u, bundle.cfg, a.stage1 if have_s1 else None, bundle.extractors)
+        inp = {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
+               "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]}
+        if vision and not have_s1:      # never predict a vision model silently without faces: run stage 1 for this clip
+            crops, note = _faces_now(u, bundle.cfg, a.stage1)
+            inp = {k: v for k, v in inp.items() if k not in ("frame_feats", "faces")} | {"crops": crops}
+            if "warning" in note: get_logger().warning(f"{key}: {note['warning']}")
+        elif vision: note = {"source": f"stage-1 result in {a.stage1}", "n_faces": int(len(d["faces"])), "status": str(d["status"])}
+        r = predict(bundle, inp)
         r["gold"] = u.emotion
+        if note is not None: r["stage1"] = note
         results[key] = r
     print(json.dumps(results, indent=1))
     return 0

@@ -160,3 +160,30 @@ def test_extract_test_split_without_train_folder(tmp_path):
     assert s["library"]["roles"] == [] and s["library"]["source"].startswith("none")
     assert sum(s["statuses"].values()) == 2
     assert len(list((out / "test").glob("dia*.json"))) == 2
+
+
+def test_predict_vision_model_without_stage1_runs_stage1(real_layout, tmp_path):
+    "A vision model asked for a MELD key with no stage-1 folder: stage 1 runs for that clip and the output says so."
+    from facialmmt.train import Extractors, model_dims, run_experiment
+    m, _ = real_layout
+    rng = np.random.default_rng(2)
+    cfg = _toy_cfg(**{"model.modalities": "v", "train.epochs": 1})
+    ex = Extractors(cfg)
+    da, dv = int(ex.audio.dim), int(ex.face.frame_dim)      # the featurizers predict will use
+    from facialmmt.train import MermcItem
+    items = lambda n, s: [MermcItem(f"{s}/dia{i}_utt0", i % 7, np.arange(3), rng.normal(size=(4, da)).astype(np.float16),
+                                    rng.normal(size=(3, dv)).astype(np.float16), rng.integers(0, 255, (3, 28, 28, 3), dtype=np.uint8))
+                          for i in range(n)]
+    splits = {"train": items(8, "train"), "dev": items(4, "dev"), "test": items(4, "test")}
+    dfer = {"train": (rng.integers(0, 255, (8, 28, 28, 3), dtype=np.uint8), rng.integers(0, 7, 8)),
+            "val": (rng.integers(0, 255, (8, 28, 28, 3), dtype=np.uint8), rng.integers(0, 7, 8))}
+    run_experiment(cfg, corpus=tmp_path, out_dir=tmp_path / "exp", seeds=(0,), progress=False,
+                   prepared={"splits": splits, "dims": model_dims(splits["train"], cfg, 1), "dfer": dfer, "pad_id": 0})
+    key = "test/dia0_utt0"
+    r = _run("predict", "--checkpoint", tmp_path / "exp" / "seed0" / "ckpt" / "best", "--corpus", m, "--key", key, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout[r.stdout.index("{"):])[key]
+    note = out["stage1"]
+    assert note["source"].startswith("stage 1 run now") and note["library"].startswith("none") and note["status"]
+    assert note["n_faces"] == len(out["frames"]) > 0              # the model saw the faces stage 1 found (7 in this clip)
+    assert abs(sum(out["emotion"].values()) - 1) < 1e-4
