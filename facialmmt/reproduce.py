@@ -134,7 +134,8 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     if unknown: raise ValueError(f"unknown step(s) {sorted(unknown)}: choose from {[s.name for s in CHAIN]}")
     record = {"preset": ctx.preset, "corpus": portable_path(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
-              "machine": _machine(), "tests_in_chain": ctx.tests, "steps": []}
+              "machine": _machine(), "tests_in_chain": ctx.tests, "synth": ctx.synth,
+              "affwild": portable_path(ctx.affwild) if ctx.affwild else None, "steps": []}
     for i, step in enumerate(todo, 1):
         params = step.params(ctx)
         out_nb = run_dir / f"{i:02d}_{step.notebook}"
@@ -224,7 +225,10 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
         lines += [f"- `facialmmt reproduce --preset {rec.get('preset')}` at commit `{rec.get('commit')}` on {rec.get('machine')}, "
                   f"started {rec.get('started')} UTC; config `{rec.get('config')}` (hash `{rec.get('config_hash')}`), seeds {rec.get('seeds')}.",
                   f"- Wall time per step: {steps}; total {rec.get('total_seconds')} s.",
-                  f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
+                  (f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
+                   if rec.get("synth", True) else
+                   f"- Corpus: `{rec.get('corpus')}` (`--meld-root`, MELD layout; no face ground truth, so stage 1 is counted, not "
+                   f"scored); DFER set: `{rec.get('affwild')}` (`--affwild-root`). ") +
                   "No number on this page comes from a GPU or from the `paper` configuration (its GPU step time and "
                   "memory are in `bench/README.md`)."]
     else: lines += ["The tables above were written by individual notebook runs (each table's header names its corpus, "
