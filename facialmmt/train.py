@@ -680,7 +680,9 @@ def write_reports(result: dict, out_dir, label: str | None = None) -> dict:
     t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]) if dn["on"] else dn["why"], "seeds": seeds,
                         "config_hash": result["config_hash"]}])
     t3.to_csv(out / "table3.csv", index=False)
-    atomic_write_text(out / "table3.md", f"DFER macro F1 (%) on the DFER validation split ({result['corpus_name']}), ours, measured.\n\n" + md_table(t3) + "\n")
+    where = f"DFER set `{dn['affwild_root']}`, " if dn.get("affwild_root") else ""
+    atomic_write_text(out / "table3.md", f"DFER macro F1 (%) on the DFER validation split ({where}{result['corpus_name']} run), ours, measured.\n\n"
+                      + md_table(t3) + "\n")
     cms = [np.array(m["test"]["confusion"]) for m in result["per_seed"].values() if "test" in m]
     if cms: plot_confusion(sum(cms), out / "confusion.png", f"{label}: test confusion (summed over seeds {seeds})")
     atomic_write_json(out / "metrics.json", result)
