@@ -108,9 +108,11 @@ def _bar_chart(df, path, title):
         fig.savefig(tmp, format="png"); plt.close(fig)
 
 def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0, 1, 2), cache_dir="data/cache/features",
-                  device=None, epochs=None, progress=False, full_dir=None) -> dict:
-    "Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's folder."
+                  device=None, epochs=None, progress=False, full_dir=None, affwild=None) -> dict:
+    """Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's
+    folder; `affwild`: the Aff-Wild2 root the DFER rows train on (None: the config's, else `<corpus>/affwild`)."""
     base = get_config(config)
+    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})
     corpus = resolve_path(corpus)
     root = resolve_path(out_dir) / "ablations"
     res5 = run_rows(TABLE5, base, corpus, stage1_dir, root, seeds, cache_dir, device, epochs, progress,

@@ -438,9 +438,9 @@ def group_dialogues(utts: Iterable[Utterance]) -> dict[int, list[Utterance]]:
 
 # %% ../nbs/00a_data.ipynb #b86a7c34
 AFFWILD_SPLITS = {"train": "Train_Set", "val": "Validation_Set"}
-_AFFWILD_PARENTS = ("EXPR_Set", "EXPR_Recognition_Challenge")
 _AFFWILD_HELP = ("request Aff-Wild2 from the ABAW organisers (https://ibug.doc.ic.ac.uk/resources/aff-wild2/), put "
-                 "the expression annotations (EXPR_Set/Train_Set, EXPR_Set/Validation_Set) and cropped_aligned/ under "
+                 "the expression annotations (a folder such as EXPR_Classification_Challenge holding Train_Set/ and "
+                 "Validation_Set/ txt files) and cropped_aligned/ under "
                  "data/AffWild2/ (or pass --affwild-root), or generate SynMELD with `facialmmt synth`")
 
 @dataclass
@@ -458,12 +458,29 @@ def find_affwild(root) -> dict[str, Path]:
     "split ('train', 'val') -> annotation folder holding one `<video>.txt` per video."
     r = resolve_path(root)
     if not r.is_dir(): raise DataError(f"Aff-Wild2 root folder not found; {_AFFWILD_HELP}", r)
-    out = {}
-    for _, d in _walk(r, 4):
-        for split, name in AFFWILD_SPLITS.items():
-            if split not in out and d.name in _AFFWILD_PARENTS and (d / name).is_dir(): out[split] = d / name
-    if not out: raise DataError(f"no EXPR_Set/Train_Set or EXPR_Set/Validation_Set found (searched 4 folder levels); {_AFFWILD_HELP}", r)
-    return out
+    cands = [d for _, d in _walk(r, 4) if _is_expr_dir(d)]
+    if not cands: raise DataError("no expression annotation folder (one holding Train_Set/ or Validation_Set/ with one "
+                                  f"integer label per line in its .txt files) found (searched 4 folder levels); {_AFFWILD_HELP}", r)
+    cands.sort(key=lambda d: ("used_facialmmt" not in d.name.lower(), len(d.parts), str(d)))
+    if len(cands) > 1:
+        get_logger().warning(f"{r}: several expression annotation folders {[str(c.relative_to(r)) for c in cands]}; using {cands[0].relative_to(r)}")
+    return {s: cands[0] / n for s, n in AFFWILD_SPLITS.items() if _has_txt(cands[0] / n)}
+
+def _has_txt(d: Path) -> bool:
+    try: return d.is_dir() and any(e.name.endswith(".txt") for e in os.scandir(d))
+    except OSError: return False
+
+def _is_expr_dir(d: Path) -> bool:
+    "A folder of ABAW expression annotations: Train_Set/ or Validation_Set/ holding .txt files of single-integer lines."
+    for name in AFFWILD_SPLITS.values():
+        if not _has_txt(d / name): continue
+        txt = min(e.path for e in os.scandir(d / name) if e.name.endswith(".txt"))
+        try:
+            with open(txt, encoding="utf-8", errors="replace") as f: data = [f.readline().strip() for _ in range(3)][1:]
+        except OSError: continue
+        data = [x for x in data if x]
+        return all("," not in x and " " not in x for x in data)      # AU / VA files: comma-separated values per line
+    return False
 
 def find_affwild_images(root) -> Path:
     "The `cropped_aligned` folder under an Aff-Wild2 root."
@@ -498,7 +515,8 @@ def read_affwild(root, split: str = "train", image_root=None) -> list[FaceSequen
     split = {"validation": "val", "valid": "val", "dev": "val"}.get(split, split)
     if split not in AFFWILD_SPLITS: raise ValueError(f"split must be one of {list(AFFWILD_SPLITS)}, got {split!r}")
     ann = find_affwild(root)
-    if split not in ann: raise DataError(f"no EXPR_Set/{AFFWILD_SPLITS[split]} folder; {_AFFWILD_HELP}", resolve_path(root))
+    if split not in ann: raise DataError(f"the expression annotation folder {next(iter(ann.values())).parent} has no "
+                                       f"{AFFWILD_SPLITS[split]}/ with .txt files; {_AFFWILD_HELP}", resolve_path(root))
     img = Path(image_root) if image_root is not None else find_affwild_images(root)
     lut = np.full(9, -1, np.int64)
     for a in range(AFFWILD_UNANNOTATED, AFFWILD_OTHER + 1):

@@ -28,8 +28,9 @@ __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'IMAGE_EXT', 'VARIANTS_EVAL', 'pas
            'analyze_utterance', 'FaceLibrary', 'leading_roles_of', 'build_library', 'load_library_dir',
            'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster', 'av_sync_chance',
            'follows_audio', 'finish_utterance', 'extract_clip', 'load_stage1_meta', 'load_face_sequence', 'run_stage1',
-           'extract_main', 'gt_identities', 'evaluate_sequences', 'pooled_faces', 'evaluate_clustering',
-           'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant', 'write_stage1_report']
+           'extract_main', 'has_ground_truth', 'describe_stage1', 'gt_identities', 'evaluate_sequences', 'pooled_faces',
+           'evaluate_clustering', 'measure_throughput', 'evaluate_stage1', 'evaluate_match_variant',
+           'write_stage1_report']
 
 # %% ../nbs/03_matching.ipynb #21345032
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
@@ -537,7 +538,14 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     out = resolve_path(out); cache = out / "_pass1"
     library_dir = library_dir if library_dir is not None else cfg.stage1.library_dir
     splits = [splits] if isinstance(splits, str) else list(splits)
-    need = list(dict.fromkeys(splits + ([] if library_dir else ["train"])))
+    no_library = None      # extract --split test on a root without training clips and without --library: no library
+    if not library_dir and "train" not in splits:
+        from facialmmt.data import find_meld_split
+        try: find_meld_split(meld_root, "train")
+        except DataError as e:
+            no_library = (f"none (no training clips to build it from: {e}; no --library given): each clip's largest "
+                          "candidate cluster is chosen")
+    need = list(dict.fromkeys(splits + ([] if (library_dir or no_library) else ["train"])))
     reader_statuses: list[dict] = []
     data = read_meld(meld_root, need, statuses=reader_statuses)
     if "train" in data: train_all = data["train"]
@@ -566,6 +574,9 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
             analyzer = load_face_analyzer(cfg.encoders, cfg.stage1)
         lib = load_library_dir(library_dir, analyzer, None, cfg.data.face_size)   # the folder names are the roles
         roles = roles or lib.roles
+    elif no_library:
+        lib = FaceLibrary([], {})
+        log.warning(f"face library: {no_library}")
     else:
         lib = build_library(_library_entries(data.get("train", []), cache, roles), roles, cfg.stage1.library_size,
                             consensus=(cfg.stage1.knn_k, cfg.stage1.knn_min_sim))
@@ -574,7 +585,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     lib.save(out / "library")
     lib_hash = lib.content_hash()
     summary["library"] = dict(roles=lib.roles, n={r: int(len(lib.embeddings[r])) for r in lib.roles}, hash=lib_hash,
-                              source=str(library_dir) if library_dir else "auto (training split)")
+                              source=str(library_dir) if library_dir else (no_library or "auto (training split)"))
     summary["seconds"]["library"] = time.perf_counter() - t0
     # pass 2
     t0 = time.perf_counter(); ch = stage1_hash(cfg, lib_hash); todo = []
@@ -626,8 +637,50 @@ def extract_main(argv: list[str] | None = None) -> int:
     root = resolve_path(a.meld_root)
     if not root.is_dir(): raise FileNotFoundError(f"--meld-root {root} is not a folder")
     s = run_stage1(root, a.out, cfg, a.split or ("train", "dev", "test"), a.workers, a.scheduler, a.limit, a.library, not a.no_progress)
-    print(json.dumps({k: s[k] for k in ("out", "statuses", "pass1", "pass2", "seconds", "config_hash")}, indent=1))
+    print(json.dumps({k: s[k] for k in ("out", "statuses", "library", "pass1", "pass2", "seconds", "config_hash")}, indent=1))
     return 0
+
+# %% ../nbs/03_matching.ipynb #70709cd7
+def has_ground_truth(corpus_root) -> bool:
+    "True when the corpus carries SynMELD's generated ground truth (`ground_truth.json`); real MELD does not."
+    return (resolve_path(corpus_root) / "ground_truth.json").is_file()
+
+def describe_stage1(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "dev", "test")) -> dict:
+    """What stage 1 did, measured without ground truth, per split and over all: utterances, clip statuses, faces per
+    utterance (final sequence, rule candidates, all detected), share of utterances left empty, clusters per clip,
+    pass-1 + pass-2 seconds per clip. A split the corpus lacks is listed under `absent_splits`."""
+    from facialmmt.data import DataError, read_meld
+    out_dir = resolve_path(stage1_dir); res: dict = {"splits": {}, "absent_splits": []}
+    rows_all: list[dict] = []
+    for s in splits:
+        try: utts = read_meld(corpus_root, [s], require_clips=False)[s]
+        except (DataError, OSError): res["absent_splits"].append(s); continue
+        rows = []
+        for u in utts:
+            m = _read_json(_paths(out_dir, u.key)[1])
+            if m is None: rows.append(None); continue
+            nf = m.get("n_faces") or {}
+            t = m.get("timings_s") or {}
+            rows.append(dict(status=m.get("status", "?"), final=int(nf.get("final", 0)), rules=int(nf.get("rules", 0)),
+                             all=int(nf.get("all", 0)), clusters=int(m.get("n_clusters", 0)),
+                             seconds=float(t.get("pass1_total", 0.0)) + float(t.get("cluster", 0.0)) + float(t.get("match", 0.0))))
+        res["splits"][s] = _describe_rows(rows); rows_all += rows
+    res["all"] = _describe_rows(rows_all)
+    return res
+
+def _describe_rows(rows: list) -> dict:
+    done = [r for r in rows if r is not None]
+    d = dict(n_utterances=len(rows), n_with_output=len(done), missing=len(rows) - len(done),
+             statuses=dict(sorted(Counter(r["status"] for r in done).items())))
+    if not done: return d
+    mean = lambda k: float(np.mean([r[k] for r in done]))
+    secs = [r["seconds"] for r in done if r["seconds"] > 0]
+    d.update(faces_per_utterance=mean("final"), rule_faces_per_utterance=mean("rules"), detected_faces_per_utterance=mean("all"),
+             empty=float(np.mean([r["final"] == 0 for r in done])), clusters_per_clip=mean("clusters"),
+             multi_cluster_clips=float(np.mean([r["clusters"] > 1 for r in done])),
+             seconds_per_clip=float(np.mean(secs)) if secs else None,
+             clips_per_min_per_worker=60.0 / float(np.mean(secs)) if secs else None)
+    return d
 
 # %% ../nbs/03_matching.ipynb #f88d2c9f
 def _gt_clips(corpus_root) -> dict:
@@ -818,19 +871,25 @@ def measure_throughput(corpus_root, cfg: Config, n_clips: int = 16, workers: Seq
 
 def evaluate_stage1(corpus_root, stage1_dir, cfg: Config | None = None, splits: Sequence[str] = ("train", "dev", "test"),
                     throughput_clips: int = 0, throughput_workers: Sequence[int] = (1, 2), tune: bool = True) -> dict:
-    "Everything the stage-1 report holds: sequence accuracy (a)-(d), clustering metrics, throughput (if asked)."
+    """Everything the stage-1 report holds: what can be counted without ground truth (`observed`, always), then
+    sequence accuracy (a)-(d), clustering and the matching variant only when the corpus has ground truth, and
+    throughput (if asked)."""
     cfg = cfg or get_config("cpu")
     meta = _read_json(resolve_path(corpus_root) / "meta.json") or {}
-    res = dict(corpus=portable_path(corpus_root), corpus_preset=meta.get("preset"), corpus_seed=meta.get("seed"),
+    gt = has_ground_truth(corpus_root)
+    res = dict(corpus=portable_path(corpus_root), corpus_name=resolve_path(corpus_root).name, ground_truth=gt,
+               corpus_preset=meta.get("preset"), corpus_seed=meta.get("seed"),
                corpus_generator_version=meta.get("generator_version"),
                stage1_dir=portable_path(stage1_dir), config_name=cfg.name, config_hash=stage1_hash(cfg),
                stage1=config_to_dict(cfg.stage1))
     summ = _read_json(resolve_path(stage1_dir) / "stage1_summary.json")
     if summ: res["run"] = {k: summ.get(k) for k in ("statuses", "seconds", "library", "workers", "config_hash", "pass1", "pass2")}
-    res["sequences"] = evaluate_sequences(corpus_root, stage1_dir, splits)
-    res["clustering"] = evaluate_clustering(corpus_root, stage1_dir, cfg, tune=tune)
-    if tune and cfg.stage1.match_mode == "max":
-        res["matching_variant"] = evaluate_match_variant(corpus_root, stage1_dir, cfg, "max+relative")
+    res["observed"] = describe_stage1(corpus_root, stage1_dir, splits)
+    if gt:
+        res["sequences"] = evaluate_sequences(corpus_root, stage1_dir, splits)
+        res["clustering"] = evaluate_clustering(corpus_root, stage1_dir, cfg, tune=tune)
+        if tune and cfg.stage1.match_mode == "max":
+            res["matching_variant"] = evaluate_match_variant(corpus_root, stage1_dir, cfg, "max+relative")
     if throughput_clips: res["throughput"] = measure_throughput(corpus_root, cfg, throughput_clips, throughput_workers)
     return res
 
@@ -854,12 +913,49 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
     "reports/stage1.json (everything) and reports/stage1.md (the tables)."
     d = resolve_path(reports_dir); d.mkdir(parents=True, exist_ok=True)
     jp = atomic_write_json(d / f"{name}.json", res)
-    L = [f"# Stage 1: real speaker's face sequence (SynMELD `{res.get('corpus_preset')}`, seed {res.get('corpus_seed')}, "
-         f"generator {res.get('corpus_generator_version')})", "",
-         f"Measured against the generated ground truth by `facialmmt.matching.evaluate_stage1`; config `{res['config_name']}`, "
-         f"stage-1 config hash `{res.get('run', {}).get('config_hash', res['config_hash'])}`. SynMELD numbers, not MELD."
-         + (f" Corpus: {res['corpus_note']}." if res.get("corpus_note") else ""), "",
-         "## Real-speaker sequence accuracy (utterances whose speaker is on screen)", "",
+    gt = "sequences" in res
+    chash = res.get('run', {}).get('config_hash', res['config_hash'])
+    cname = res.get("corpus_name") or Path(str(res.get("corpus", "?"))).name
+    if gt:
+        L = [f"# Stage 1: real speaker's face sequence (SynMELD `{res.get('corpus_preset')}`, seed {res.get('corpus_seed')}, "
+             f"generator {res.get('corpus_generator_version')}, corpus `{cname}`)", "",
+             f"Measured against the generated ground truth by `facialmmt.matching.evaluate_stage1`; config `{res['config_name']}`, "
+             f"stage-1 config hash `{chash}`. SynMELD numbers, not MELD."
+             + (f" Corpus: {res['corpus_note']}." if res.get("corpus_note") else ""), ""]
+    else:
+        L = [f"# Stage 1: real speaker's face sequence (corpus `{cname}`, no ground truth)", "",
+             f"Counted by `facialmmt.matching.evaluate_stage1` on `{res.get('corpus')}`; config `{res['config_name']}`, stage-1 "
+             f"config hash `{chash}`. This corpus has no face ground truth, so no accuracy, purity, recall or clustering score "
+             "can be computed: the tables below say what stage 1 did, not whether it chose the right face.", ""]
+    L += _observed_lines(res.get("observed"))
+    if gt: L += _gt_lines(res)
+    L += _throughput_lines(res)
+    mp = d / f"{name}.md"
+    atomic_write_text(mp, "\n".join(L) + "\n")
+    return jp, mp
+
+def _observed_lines(obs: dict | None) -> list[str]:
+    "The report's ground-truth-free table (`describe_stage1`)."
+    if not obs: return []
+    L = ["## What stage 1 did (no ground truth needed)", "",
+         "Per split: utterances in the CSV and with a stage-1 result, faces per utterance in the final sequence / among the rule "
+         "candidates / detected, the share of utterances whose final sequence is empty, clusters per clip (mean, and the share "
+         "of clips with more than one), and the run's recorded pass-1 + pass-2 seconds per clip (clips per minute per worker).", "",
+         "| split | utterances | with output | faces/utt (final) | faces/utt (rules) | faces/utt (detected) | empty | clusters/clip | clips with >1 cluster | s/clip | clips/min/worker |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s, r in list(obs.get("splits", {}).items()) + [("all", obs.get("all", {}))]:
+        if not r.get("n_utterances"): continue
+        L.append(f"| {s} | {r['n_utterances']} | {r['n_with_output']} | {_fmt(r.get('faces_per_utterance'), 1)} | "
+                 f"{_fmt(r.get('rule_faces_per_utterance'), 1)} | {_fmt(r.get('detected_faces_per_utterance'), 1)} | {_fmt(r.get('empty'))} | "
+                 f"{_fmt(r.get('clusters_per_clip'), 2)} | {_fmt(r.get('multi_cluster_clips'))} | {_fmt(r.get('seconds_per_clip'), 2)} | "
+                 f"{_fmt(r.get('clips_per_min_per_worker'), 1)} |")
+    L += ["", "Clip statuses: " + "; ".join(f"{s} {r.get('statuses')}" for s, r in obs.get("splits", {}).items()) + "."]
+    if obs.get("absent_splits"): L += ["", f"Splits the corpus does not have: {obs['absent_splits']}."]
+    return L + [""]
+
+def _gt_lines(res: dict) -> list[str]:
+    "The report's ground-truth sections (SynMELD only)."
+    L = ["## Real-speaker sequence accuracy (utterances whose speaker is on screen)", "",
          "Accuracy: the sequence is non-empty and its majority identity is the labelled speaker. Purity: the share of the "
          "sequence's faces that are the speaker's (micro over faces / macro over utterances). Recall: the share of the "
          "speaker's detected faces kept.", ""]
@@ -936,6 +1032,11 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
               "| k | min_sim | BCubed F (multi-identity clips) | BCubed F (single-identity clips) |", "|---|---|---|---|"]
         for r in t["grid"][:8]:
             L.append(f"| {r['k']} | {r['min_sim']} | {_fmt(r['bcubed_f_multi'])} | {_fmt(r['bcubed_f_single'])} |")
+    return L
+
+def _throughput_lines(res: dict) -> list[str]:
+    "The report's throughput and last-run lines."
+    L = []
     if "throughput" in res:
         t = res["throughput"]
         L += ["", "## Throughput (pass 1: decode, detect, landmarks, rules, embeddings)", "",
@@ -955,6 +1056,4 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
               f"clips and skipped {p1.get('skipped')} finished ones, pass 2 computed {p2.get('computed')} and skipped {p2.get('skipped')}; "
               f"seconds per pass {({k: round(v, 1) for k, v in r['seconds'].items()})}. Face library: {r.get('library', {}).get('n')} "
               f"images per leading role ({r.get('library', {}).get('source')})."]
-    mp = d / f"{name}.md"
-    atomic_write_text(mp, "\n".join(L) + "\n")
-    return jp, mp
+    return L

@@ -54,6 +54,10 @@ class Step:
     params: Callable[[RunContext], dict]
     when: Callable[[RunContext], bool] = lambda ctx: True
 
+def _aff(c: RunContext) -> str | None:
+    "The Aff-Wild2 root as the notebooks receive it (None: the config's, else the corpus's own `<corpus>/affwild`)."
+    return str(c.affwild) if c.affwild else None
+
 CHAIN: list[Step] = [
     Step("corpus", "00b_synth.ipynb",   # generates the corpus (if absent) and measures its datasheet
          lambda c: dict(datasheet_preset=c.preset, datasheet_seed=0, datasheet_root=str(c.corpus),
@@ -61,16 +65,16 @@ CHAIN: list[Step] = [
          when=lambda c: c.synth),
     Step("stage1", "03_matching.ipynb",
          lambda c: dict(corpus_root=str(c.corpus), stage1_out=str(c.stage1_dir), config_name=c.config, workers=c.workers,
-                        report_dir=str(c.reports) if c.synth else None, throughput_clips=16 if c.preset == "default" else 0)),
+                        report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
     Step("train", "05_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
          lambda c: dict(corpus=str(c.corpus), stage1=str(c.stage1_dir), config=c.config, seeds=",".join(map(str, c.seeds)),
-                        device=c.device, out_dir=str(c.train_dir))),
+                        device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
     Step("ablations", "06_ablations.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir))),
+                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c))),
     Step("case_studies", "07_case_studies.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device)),
+                        device=c.device, affwild=_aff(c))),
 ]
 
 PRESET_SEEDS = {"tiny": [0], "default": [0, 1, 2]}
@@ -189,7 +193,8 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     ref_read, ref_source = _reference_reader(ctx.reports)
     record = {"preset": ctx.preset, "corpus": portable_path(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
-              "machine": _machine(), "tests_in_chain": ctx.tests, "steps": []}
+              "machine": _machine(), "tests_in_chain": ctx.tests, "synth": ctx.synth,
+              "affwild": portable_path(ctx.affwild) if ctx.affwild else None, "steps": []}
     for i, step in enumerate(todo, 1):
         params = step.params(ctx)
         out_nb = run_dir / f"{i:02d}_{step.notebook}"
@@ -282,7 +287,7 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
     rec = record or (json.loads((reports / "last_run.json").read_text()) if (reports / "last_run.json").exists() else {})
     lines = []
     lines += _section(reports, "synmeld_datasheet.md", "The corpus: SynMELD datasheet")
-    lines += _section(reports, "stage1.md", "Stage 1: the real speaker's face sequence (against SynMELD ground truth)")
+    lines += _section(reports, "stage1.md", "Stage 1: the real speaker's face sequence (scored only where the corpus has ground truth)")
     lines += _train_section(reports)
     lines += _section(reports, "ablations/table5.md", "Ablations (Table 5 equivalent)", images=("ablations/table5.png",))
     lines += _section(reports, "ablations/table4.md", "Visual modality only (Table 4 equivalent)", images=("ablations/table4.png",))
@@ -294,7 +299,10 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
                   f"started {rec.get('started')} UTC; config `{rec.get('config')}` (hash `{rec.get('config_hash')}`), seeds {rec.get('seeds')}.",
                   f"- Wall time per step: {steps}; total {rec.get('total_seconds')} s.",
                   _reference_line(rec.get("reference")),
-                  f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
+                  (f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
+                   if rec.get("synth", True) else
+                   f"- Corpus: `{rec.get('corpus')}` (`--meld-root`, MELD layout; no face ground truth, so stage 1 is counted, not "
+                   f"scored); DFER set: `{rec.get('affwild')}` (`--affwild-root`). ") +
                   "No number on this page comes from a GPU or from the `paper` configuration (its GPU step time and "
                   "memory are in `bench/README.md`)."]
     else: lines += ["The tables above were written by individual notebook runs (each table's header names its corpus, "

@@ -38,9 +38,9 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
            'linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
            'train_one', 'corpus_fingerprint', 'stage1_fingerprint', 'run_inputs', 'seed_state', 'begin_local_run',
-           'end_local_run', 'default_train_dir', 'load_dfer_data', 'summarize', 'md_table', 'write_reports',
-           'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict', 'predict_main',
-           'train_main']
+           'end_local_run', 'default_train_dir', 'load_dfer_data', 'dfer_note', 'summarize', 'md_table',
+           'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict',
+           'predict_main', 'train_main']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -591,9 +591,10 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
                 rec["dev_wf1"] = ev["weighted_f1"]
             rec["seconds"] = round(time.time() - t0, 2)
             info["history"].append(rec)
-            score = rec.get("dev_wf1", -rec["train_loss"])
-            if score > info["best_dev_wf1"]:
-                info["best_dev_wf1"], info["best_epoch"] = score, ep
+            if dev: better = rec["dev_wf1"] > info["best_dev_wf1"]
+            else: better, info["selection"] = True, "last epoch (no dev split)"   # nothing to select on: keep the last
+            if better:
+                info["best_dev_wf1"], info["best_epoch"] = (rec["dev_wf1"] if dev else None), ep
                 save_checkpoint(best, model, cfg, dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
             save_train_state(last, model, cfg, dims, opts, scheds, ep, info)
             log.info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
@@ -609,7 +610,8 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
     models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
     metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
                "models": models, "models_key": models_key(models),
-               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"]}
+               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"],
+               "model_selection": "best dev weighted F1" if dev else "last epoch (no dev split)", "dfer_pass": bool(use_dfer_pass)}
     if test:
         ev = evaluate(bm, test, dims, device=device, pad_id=pad_id, autocast=autocast)
         metrics["test"] = {k: ev[k] for k in ("weighted_f1", "macro_f1", "accuracy", "per_class_f1", "confusion", "n")}
@@ -691,19 +693,41 @@ def _affwild_root(cfg: Config, corpus: Path) -> Path | None:
     p = Path(corpus) / "affwild"
     return p if p.exists() else None
 
-def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict | None:
-    "DFER train/val frames (uint8 at dfer.img_size, MELD labels) from the Aff-Wild2-layout set, or None."
+_DFER_OFF = "set model.use_dfer=false (--set model.use_dfer=false) to train without the auxiliary DFER task"
+
+def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict:
+    """DFER train/val frames (uint8 at dfer.img_size, MELD labels) from the Aff-Wild2-layout set. Called only when the
+    config asks for the DFER task: a missing set, split or frame is an error naming where it looked, never a warning
+    (turning the task off is the explicit config choice `model.use_dfer=False`)."""
+    from facialmmt.data import DataError, read_affwild
     root = _affwild_root(cfg, corpus)
-    if root is None: return None
-    from facialmmt.data import read_affwild
+    if root is None:
+        looked = (f"data.affwild_root = {cfg.data.affwild_root}" if cfg.data.affwild_root else
+                  f"data.affwild_root (not set, no --affwild-root) and the corpus's own DFER set {Path(corpus) / 'affwild'} (absent)")
+        raise FileNotFoundError(f"the config asks for the auxiliary DFER task (model.use_dfer=True) but found no DFER set: looked at "
+                                f"{looked}. Pass --affwild-root (Aff-Wild2: an expression annotation folder with Train_Set/ and "
+                                f"Validation_Set/ txt files + cropped_aligned/), or {_DFER_OFF}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"the DFER set data.affwild_root = {root} is not a folder; fix the path, or {_DFER_OFF}")
     out = {}
     for split in ("train", "val"):
         try: seqs = read_affwild(root, split)
-        except Exception as e:
-            get_logger().warning(f"DFER {split} split unavailable under {root}: {e}"); continue
-        if seqs:
-            out[split] = load_dfer_frames(seqs, cfg.dfer.img_size, cfg.dfer.max_frames_per_video, cache_dir=cache_dir, desc=f"DFER {split}")
-    return out or None
+        except DataError as e: raise FileNotFoundError(f"DFER {split} split not usable under {root}: {e}; or {_DFER_OFF}") from None
+        if not seqs: raise FileNotFoundError(f"DFER {split} split under {root} has no labelled frame with its jpg; or {_DFER_OFF}")
+        out[split] = load_dfer_frames(seqs, cfg.dfer.img_size, cfg.dfer.max_frames_per_video, cache_dir=cache_dir, desc=f"DFER {split}")
+    return out
+
+def dfer_note(cfg: Config, corpus) -> dict:
+    "Whether the auxiliary DFER task runs and why not, as metrics.json and Table 3 state it."
+    if "v" not in cfg.model.modalities: return {"on": False, "why": f"no visual modality (model.modalities={cfg.model.modalities!r})"}
+    if not cfg.model.use_dfer: return {"on": False, "why": "DFER off by config (model.use_dfer=False)"}
+    r = _affwild_root(cfg, Path(corpus))
+    return {"on": True, "affwild_root": portable_path(r) if r is not None else None}
+
+def _selection_of(per_seed: dict) -> str:
+    "How the evaluated checkpoint was chosen, over all seeds (each seed's metrics.json says it too)."
+    sel = sorted({m.get("model_selection", "best dev weighted F1") for m in per_seed.values()})
+    return " / ".join(sel) if sel else "?"
 
 def _ms(xs):
     xs = [x for x in xs if x is not None]
@@ -735,14 +759,19 @@ def write_reports(result: dict, out_dir, label: str | None = None) -> dict:
            "seeds": seeds, "config_hash": result["config_hash"]}
     t2 = pd.DataFrame([row])
     t2.to_csv(out / "table2.csv", index=False)
-    hdr = f"Weighted F1 and per-class F1 (%) on the test split of {result['corpus_name']}, mean ± std over seeds {seeds} (ours, measured).\n\n"
+    hdr = (f"Weighted F1 and per-class F1 (%) on the test split of {result['corpus_name']}, mean ± std over seeds {seeds} (ours, measured). "
+           f"Model selection: {result.get('model_selection', 'best dev weighted F1')}.\n\n")
     if result.get("models"):   # what really ran (name + weights sha256), fallbacks named
         from facialmmt.encoders import format_used_models
         hdr += "Models used:\n\n" + "\n".join(f"- {l}" for l in format_used_models(result["models"]).splitlines()) + "\n\n"
     atomic_write_text(out / "table2.md", hdr + md_table(t2) + "\n")
-    t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]), "seeds": seeds, "config_hash": result["config_hash"]}])
+    dn = result.get("dfer") or {"on": True}
+    t3 = pd.DataFrame([{"Model": label, "DFER macro F1": _pm(s["dfer_macro_f1"]) if dn["on"] else dn["why"], "seeds": seeds,
+                        "config_hash": result["config_hash"]}])
     t3.to_csv(out / "table3.csv", index=False)
-    atomic_write_text(out / "table3.md", f"DFER macro F1 (%) on the DFER validation split ({result['corpus_name']}), ours, measured.\n\n" + md_table(t3) + "\n")
+    where = f"DFER set `{dn['affwild_root']}`, " if dn.get("affwild_root") else ""
+    atomic_write_text(out / "table3.md", f"DFER macro F1 (%) on the DFER validation split ({where}{result['corpus_name']} run), ours, measured.\n\n"
+                      + md_table(t3) + "\n")
     cms = [np.array(m["test"]["confusion"]) for m in result["per_seed"].values() if "test" in m]
     if cms: plot_confusion(sum(cms), out / "confusion.png", f"{label}: test confusion (summed over seeds {seeds})")
     atomic_write_json(out / "metrics.json", result)
@@ -814,16 +843,28 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     result = {"config": cfg.name, "label": label or cfg.name, "config_hash": config_hash(cfg), "config_dict": config_to_dict(cfg),
               "models": models, "models_key": models_key(models),
               "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],
-              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out)}
+              "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out),
+              "dfer": dfer_note(cfg, corpus), "model_selection": _selection_of(per_seed)}
     write_reports(result, out, label)
     return result
+
+def _read_splits(corpus) -> dict:
+    "train + test (required) and dev when the corpus has one (without it, model selection takes the last epoch)."
+    from facialmmt.data import DataError, read_meld
+    utts = read_meld(corpus, ["train"])
+    try: utts.update(read_meld(corpus, ["dev"]))
+    except DataError as e: get_logger().warning(f"no dev split ({e}); model selection: the last epoch, stated in metrics.json and table2")
+    utts.update(read_meld(corpus, ["test"]))
+    return utts
 
 def prepare_run(cfg: Config, corpus, stage1_dir, cache_dir="data/cache/features", progress=True) -> dict:
     "Read the corpus, tokenise, load/extract cached features and DFER frames, derive model dims: shared by all seeds."
     from facialmmt.data import read_meld
     corpus = resolve_path(corpus)
     if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
-    utts = read_meld(corpus)
+    # the DFER set first: a config asking for it without one stops before any feature is extracted
+    dfer = load_dfer_data(cfg, corpus, cache_dir) if ("v" in cfg.model.modalities and cfg.model.use_dfer) else None
+    utts = _read_splits(corpus)
     tok, text_encoder, pad_id, text_dim = None, None, 0, 1
     if "t" in cfg.model.modalities:
         from facialmmt.encoders import load_text_encoder
@@ -831,7 +872,6 @@ def prepare_run(cfg: Config, corpus, stage1_dir, cache_dir="data/cache/features"
         pad_id, text_dim = int(tok.pad_token_id or 0), int(text_encoder.dim)
     splits = prepare_items(utts, cfg, stage1_dir, cache_dir, tok, progress=progress)
     dims = model_dims(splits["train"], cfg, text_dim)
-    dfer = load_dfer_data(cfg, corpus, cache_dir) if ("v" in cfg.model.modalities and cfg.model.use_dfer) else None
     return {"splits": splits, "dims": dims, "dfer": dfer, "pad_id": pad_id, "text_encoder": text_encoder,
             "tokenizer": tok, "stage1_dir": stage1_dir, "corpus": corpus}
 
@@ -903,12 +943,29 @@ def predict(bundle: ModelBundle, utterance_inputs) -> dict:
         res["kept"] = o["kept"][0, :n].cpu().numpy().astype(bool).tolist()
     return res
 
+def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
+    """Stage 1 for one clip, in memory, when no stage-1 result exists for it: (crops of `cfg.model.face_source`, what
+    was done). The face library is the stage-1 folder's (`<stage1>/library`) when there is one, else none (each clip's
+    largest candidate cluster is chosen)."""
+    from facialmmt.matching import FaceLibrary, extract_clip
+    lib_dir = resolve_path(stage1_dir) / "library" if stage1_dir else None
+    lib = FaceLibrary.load(lib_dir) if lib_dir is not None and (lib_dir / "library.json").exists() else None
+    r = extract_clip(u, cfg, lib)
+    var = {"final": "crops", "rules": "crops_rules", "all": "crops_all", "frames": "frames"}[cfg.model.face_source]
+    crops = np.asarray(r["arrays"][var], np.uint8)
+    note = {"source": "stage 1 run now for this clip (no stage-1 result for it" + (f" in {stage1_dir})" if stage1_dir else ", no --stage1)"),
+            "library": portable_path(lib_dir) if lib is not None else "none: the largest candidate cluster is chosen",
+            "status": r["meta"]["status"], "n_faces": int(len(crops))}
+    if len(crops) == 0: note["warning"] = f"no face for the model's visual modality (stage-1 status {r['meta']['status']!r})"
+    return crops, note
+
 def predict_main(argv=None) -> int:
     "facialmmt predict --checkpoint DIR --corpus ROOT --stage1 DIR --key test/dia0_utt1 [--json]"
     ap = argparse.ArgumentParser(prog="facialmmt predict", description="Emotion of one MELD-layout utterance with a trained MARIO checkpoint.")
     ap.add_argument("--checkpoint", required=True, help="checkpoint folder (…/ckpt/best)")
     ap.add_argument("--corpus", required=True, help="MELD-layout corpus root")
-    ap.add_argument("--stage1", default=None, help="stage-1 output folder (needed for the visual modality)")
+    ap.add_argument("--stage1", default=None, help="stage-1 output folder (the visual modality's faces; a clip without a "
+                    "result there, or no folder, gets stage 1 run for it now, using the folder's face library if it has one)")
     ap.add_argument("--key", required=True, action="append", help="split/dia{D}_utt{U}; repeatable")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
@@ -921,10 +978,19 @@ def predict_main(argv=None) -> int:
         if key not in by_key: raise KeyError(f"utterance {key!r} not found in {a.corpus}")
         u = by_key[key]
         dia = group_dialogues(utts[u.split])[u.dialogue_id]
-        d = extract_utterance(u, bundle.cfg, a.stage1 if "v" in bundle.cfg.model.modalities else None, bundle.extractors)
-        r = predict(bundle, {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
-                             "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]})
+        vision, note = "v" in bundle.cfg.model.modalities, None
+        have_s1 = vision and a.stage1 is not None and _stage1_paths(a.stage1, u)[0].exists()
+        d = extract_utterance(u, bundle.cfg, a.stage1 if have_s1 else None, bundle.extractors)
+        inp = {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
+               "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]}
+        if vision and not have_s1:      # never predict a vision model silently without faces: run stage 1 for this clip
+            crops, note = _faces_now(u, bundle.cfg, a.stage1)
+            inp = {k: v for k, v in inp.items() if k not in ("frame_feats", "faces")} | {"crops": crops}
+            if "warning" in note: get_logger().warning(f"{key}: {note['warning']}")
+        elif vision: note = {"source": f"stage-1 result in {a.stage1}", "n_faces": int(len(d["faces"])), "status": str(d["status"])}
+        r = predict(bundle, inp)
         r["gold"] = u.emotion
+        if note is not None: r["stage1"] = note
         results[key] = r
     print(json.dumps(results, indent=1))
     return 0
@@ -941,8 +1007,15 @@ def train_main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="output folder (default: reports/train/<config> for SynMELD, reports/<corpus folder>/train/<config> otherwise)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="dotted config override (JSON value), repeatable")
     ap.add_argument("--no-resume", action="store_true")
+    ap.add_argument("--affwild-root", default=None, help="Aff-Wild2 root: an expression annotation folder (Train_Set/, "
+                    "Validation_Set/ txt files, any ABAW release name) + cropped_aligned/ (default: config data.affwild_root, "
+                    "else <corpus>/affwild)")
     a = ap.parse_args(argv)
     ov = parse_overrides(a.set)
+    if a.affwild_root:
+        aff = resolve_path(a.affwild_root)
+        if not aff.is_dir(): raise FileNotFoundError(f"--affwild-root {aff} is not a folder")
+        ov["data.affwild_root"] = portable_path(aff)
     if a.epochs is not None: ov["train.epochs"] = a.epochs
     cfg = get_config(a.config, **ov)
     r = run_experiment(cfg, a.corpus, a.stage1, a.out, seeds=[int(s) for s in a.seeds.split(",") if s.strip()],
