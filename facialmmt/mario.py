@@ -36,9 +36,15 @@ def fill_empty(h: torch.Tensor, mask: torch.Tensor, token: torch.Tensor) -> tupl
 
 class ModalityEncoder(nn.Module):
     "Linear to d, learned positions, `layers` pre-LN self-attention Transformer layers with key-padding masks."
-    def __init__(self, in_dim: int, d: int, layers: int, heads: int, dropout: float, max_len: int, stride: int = 1):
+    def __init__(self, in_dim: int, d: int, layers: int, heads: int, dropout: float, max_len: int, stride: int = 1,
+                 norm: dict | None = None):
         super().__init__()
         self.stride = max(int(stride), 1)
+        # `norm` {"mean": [in_dim], "std": [in_dim]}: per-channel standardisation with training-set statistics
+        # (train.model_dims). Raw log-mel filterbanks sit at ~14 with ~0.7 between utterances: unstandardised, the
+        # audio-only model never left the majority class on SynMELD (issue 17)
+        self.register_buffer("in_mean", torch.tensor(norm["mean"], dtype=torch.float32) if norm else None)
+        self.register_buffer("in_std", torch.tensor(norm["std"], dtype=torch.float32).clamp_min(1e-3) if norm else None)
         self.proj = nn.Linear(in_dim, d)
         self.pos = nn.Embedding(max_len // self.stride + 2, d)
         # BERT-style small init: nn.Embedding's N(0, 1) positions drowned the projected content (std ~0.03 for
@@ -51,6 +57,8 @@ class ModalityEncoder(nn.Module):
             layers, enable_nested_tensor=False) if layers > 0 else None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.float()
+        if self.in_mean is not None: x = (x - self.in_mean) / self.in_std
         if self.stride > 1:   # masked average pooling over windows of `stride` frames
             B, L, D = x.shape
             pad = (-L) % self.stride
@@ -128,7 +136,7 @@ class MARIO(nn.Module):
         if "t" in mods: self.text_proj = nn.Sequential(nn.Dropout(mc.dropout), nn.Linear(dims["text_dim"], d))
         if "a" in mods:
             self.audio = ModalityEncoder(dims["audio_dim"], d, mc.audio_layers, mc.heads, mc.dropout,
-                                         dims["max_audio_len"], mc.audio_stride)
+                                         dims["max_audio_len"], mc.audio_stride, norm=dims.get("audio_norm"))
         self.dfer = None
         if "v" in mods:
             self.dfer = DFERModel(cfg.dfer) if mc.use_dfer else None

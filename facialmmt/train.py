@@ -33,8 +33,8 @@ from .mario import MARIO, mermc_loss
 
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_utterance', 'cached_features', 'context_window',
-           'prepare_items', 'max_len_stat', 'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'arch_config',
-           'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
+           'prepare_items', 'max_len_stat', 'feature_norm', 'model_dims', 'collate_mermc', 'iter_batches', 'to_device',
+           'arch_config', 'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta', 'load_checkpoint',
            'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state', 'load_train_state',
            'linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
            'train_one', 'corpus_fingerprint', 'stage1_fingerprint', 'run_inputs', 'seed_state', 'begin_local_run',
@@ -213,9 +213,18 @@ def max_len_stat(lengths) -> int:
     a = np.asarray(list(lengths), np.float64)
     return max(1, int(math.ceil(a.mean() + 3 * a.std()))) if a.size else 1
 
+def feature_norm(arrays) -> dict | None:
+    "Per-channel mean and std over every frame of `arrays` ([T, d] each): the input standardisation of a MARIO branch."
+    arrays = [np.asarray(a, np.float32) for a in arrays if len(a)]
+    if not arrays: return None
+    x = np.concatenate(arrays).astype(np.float64)
+    return {"mean": [round(float(v), 5) for v in x.mean(0)], "std": [round(float(v), 5) for v in x.std(0)]}
+
 def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> dict:
+    """Sizes MARIO is built with (saved in every checkpoint), and `audio_norm`: the training split's per-bin audio
+    feature mean/std, which the audio branch standardises its input with (raw log-mel sits at ~14 ± 0.7, issue 17)."""
     a = [it for it in items if it.audio.size]; v = [it for it in items if it.frames.size]
-    return {"text_dim": int(text_dim),
+    return {"text_dim": int(text_dim), "audio_norm": feature_norm(it.audio for it in a),
             "audio_dim": int(a[0].audio.shape[1]) if a else int(items[0].audio.shape[1]) if items else 1,
             "frame_dim": int(v[0].frames.shape[1]) if v else int(items[0].frames.shape[1]) if items else 1,
             "max_audio_len": int(cfg.model.max_audio_len or max_len_stat(len(it.audio) for it in items)),
