@@ -17,6 +17,8 @@ $(BIN)/.installed: setup.py settings.ini constraints.txt
 	$(BIN)/pip install -q --upgrade "pip>=24"
 	$(BIN)/pip install -q -c constraints.txt torch torchvision torchaudio
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	# InceptionResnetV1 (the paper's frame features) without facenet-pytorch's pins (torch<2.3, numpy<2 would replace ours)
+	$(BIN)/pip install -q --no-deps facenet-pytorch==2.6.0
 	touch $@
 
 install: $(BIN)/.installed

@@ -121,7 +121,7 @@ DLIB_CHIP_SIZE = 150
 CASIA_FILE = "20180408-102900-casia-webface.pt"      # the paper's (InceptionResnetV1 trained on CASIA-WebFace)
 VGGFACE2_FILE = "20180402-114759-vggface2.pt"        # facenet-pytorch's other release (VGGFace2)
 INCEPTION_NAMES = {"inception-casia": CASIA_FILE, "inception-vggface2": VGGFACE2_FILE}
-FACENET_INSTALL = "pip install facenet-pytorch --no-deps   (or: pip install -e .[facenet])"
+FACENET_INSTALL = "pip install facenet-pytorch==2.6.0 --no-deps   (its own pins would replace our torch; `make install` does this)"
 
 def face_models_dir() -> Path:
     "The `models/` folder of the installed face-recognition-models package (found without importing it)."
