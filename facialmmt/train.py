@@ -1118,6 +1118,9 @@ def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(),
         if wave.size == 0: raise MediaError("audio stream is empty: the model's acoustic modality needs sound", p)
         inp["audio"] = np.asarray(bundle.extractors.audio(wave), np.float32)
     out = {"clip": str(p), "text": text or "", "context_lines": len(context), "modalities": ms}
+    if "t" not in ms and ((text or "").strip() or context):
+        out["text_ignored"] = f"the model has no text modality (modalities {ms!r}): --text/--context not used"
+        get_logger().warning(f"{p.name}: {out['text_ignored']}")
     if not vision:
         out["stage1"] = {"skipped": f"the model has no visual modality (modalities {ms!r}): stage 1 not run, no sheet"}
         get_logger().warning(f"{p.name}: {out['stage1']['skipped']}")

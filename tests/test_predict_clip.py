@@ -68,6 +68,15 @@ def _json(stdout: str) -> dict:
     return json.loads(stdout[stdout.index("{"):])
 
 
+def _cli(capsys, *args):
+    "`facialmmt ...` in this process (the bad-input paths: no interpreter + torch start per case); (exit code, stdout, stderr)."
+    from facialmmt.cli import main
+    try: rc = main([str(a) for a in args])
+    except SystemExit as e: rc = e.code
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
 def test_predict_own_clip(own_clip, ckpt_tav, tmp_path):
     ctx = tmp_path / "context.txt"
     ctx.write_text("So how did it go?\n\nThey called me back this morning.\n", encoding="utf-8")
@@ -93,24 +102,15 @@ def test_predict_own_clip(own_clip, ckpt_tav, tmp_path):
     assert w > 600 and h > 400
 
 
-def test_predict_own_clip_default_sheet_and_video(own_clip, ckpt_tav, tmp_path):
+def test_predict_own_clip_default_sheet_and_video(own_clip, ckpt_tav, tmp_path, capsys):
     clip = tmp_path / "copy.mp4"; shutil.copy2(own_clip, clip)
     vid = tmp_path / "annot.mp4"
-    r = _run("predict", clip, "--text", "hello", "--checkpoint", ckpt_tav, "--video", vid)
-    assert r.returncode == 0, r.stderr[-3000:]
-    out = _json(r.stdout)
+    rc, stdout, _ = _cli(capsys, "predict", clip, "--text", "hello", "--checkpoint", ckpt_tav, "--video", vid)
+    assert rc == 0
+    out = _json(stdout)
     assert Path(out["sheet"]) == tmp_path / "copy.stage1.png" and (tmp_path / "copy.stage1.png").is_file()
     from facialmmt.data import probe_clip
     assert vid.is_file() and probe_clip(vid).n_frames > 0
-
-
-def _cli(capsys, *args):
-    "`facialmmt ...` in this process (the bad-input paths: no interpreter + torch start per case); (exit code, stdout, stderr)."
-    from facialmmt.cli import main
-    try: rc = main([str(a) for a in args])
-    except SystemExit as e: rc = e.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 def test_predict_clip_missing_file(ckpt_tav, tmp_path):
@@ -147,10 +147,11 @@ def test_predict_clip_bad_inputs(own_clip, ckpt_tav, tmp_path, capsys):
 
 
 def test_predict_clip_model_without_vision(own_clip, tmp_path, capsys, caplog):
-    ck = _train(tmp_path, "ta")
+    ck = _train(tmp_path, "a")             # audio only: no stage 1, and the text given is said to be unused
     sheet = tmp_path / "s.png"
     rc, stdout, _ = _cli(capsys, "predict", own_clip, "--text", "fine.", "--checkpoint", ck, "--sheet", sheet)
     assert rc == 0
     out = _json(stdout)
     assert "no visual modality" in out["stage1"]["skipped"] and "no visual modality" in caplog.text
     assert abs(sum(out["emotion"].values()) - 1) < 1e-4 and not sheet.exists() and "sheet" not in out
+    assert "no text modality" in out["text_ignored"]
