@@ -40,7 +40,8 @@ __all__ = ['ARCH_FIELDS', 'MermcItem', 'feature_config', 'Extractors', 'extract_
            'train_one', 'corpus_fingerprint', 'stage1_fingerprint', 'run_inputs', 'seed_state', 'begin_local_run',
            'end_local_run', 'default_train_dir', 'load_dfer_data', 'dfer_note', 'summarize', 'md_table',
            'write_reports', 'plot_confusion', 'run_experiment', 'prepare_run', 'ModelBundle', 'load_bundle', 'predict',
-           'predict_main', 'train_main']
+           'predict_main', 'train_main', 'clip_utterance', 'read_context', 'check_clip', 'stage1_summary',
+           'predict_clip']
 
 # %% ../nbs/05_train.ipynb #1eb775c9
 @dataclass
@@ -969,15 +970,42 @@ def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
     return crops, note
 
 def predict_main(argv=None) -> int:
-    "facialmmt predict --checkpoint DIR --corpus ROOT --stage1 DIR --key test/dia0_utt1 [--json]"
-    ap = argparse.ArgumentParser(prog="facialmmt predict", description="Emotion of one MELD-layout utterance with a trained MARIO checkpoint.")
+    """facialmmt predict --checkpoint DIR --corpus ROOT [--stage1 DIR] --key test/dia0_utt1   (utterances of a corpus)
+    facialmmt predict CLIP.mp4 --text "..." [--context FILE] [--library DIR] [--sheet OUT.png] --checkpoint DIR   (your own clip)"""
+    ap = argparse.ArgumentParser(prog="facialmmt predict", description="Emotion of one MELD-layout utterance (--key), or of "
+                                 "your own clip (CLIP), with a trained MARIO checkpoint.")
+    ap.add_argument("clip", nargs="?", default=None, help="your own video clip (not in a corpus): stage 1 runs on it, then MARIO; "
+                    "exclusive with --key")
     ap.add_argument("--checkpoint", required=True, help="checkpoint folder (…/ckpt/best)")
-    ap.add_argument("--corpus", required=True, help="MELD-layout corpus root")
+    ap.add_argument("--corpus", default=None, help="MELD-layout corpus root (with --key)")
     ap.add_argument("--stage1", default=None, help="stage-1 output folder (the visual modality's faces; a clip without a "
                     "result there, or no folder, gets stage 1 run for it now, using the folder's face library if it has one)")
-    ap.add_argument("--key", required=True, action="append", help="split/dia{D}_utt{U}; repeatable")
+    ap.add_argument("--key", default=None, action="append", help="split/dia{D}_utt{U}; repeatable (with --corpus)")
+    ap.add_argument("--text", default=None, help="CLIP: the utterance's words (needed by a model with text)")
+    ap.add_argument("--context", default=None, help="CLIP: text file of the dialogue before the utterance, one utterance per line")
+    ap.add_argument("--library", default=None, help="CLIP: a saved face library folder (…/library with library.json); "
+                    "default none: the rules decide")
+    ap.add_argument("--speaker", default=None, help="CLIP with --library: the leading role to match (a name in the library)")
+    ap.add_argument("--sheet", default=None, help="CLIP: annotated stage-1 contact sheet to write (default <clip>.stage1.png next to the clip)")
+    ap.add_argument("--video", default=None, help="CLIP: also write an annotated .mp4 of stage 1 (boxes, tracks, clusters, the chosen speaker)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
+    if a.clip is not None and a.key: ap.error("give either a CLIP or --key, not both")
+    if a.clip is None and not a.key: ap.error("give a CLIP (your own video) or --key with --corpus")
+    if a.clip is not None:
+        if a.corpus or a.stage1: ap.error("--corpus/--stage1 are for --key; for a CLIP use --library (a saved face library)")
+        if a.speaker and not a.library: ap.error("--speaker names a role of a face library: give --library too")
+        clip = resolve_path(a.clip)
+        if not clip.exists(): raise FileNotFoundError(f"clip {clip} not found")
+        context = read_context(a.context) if a.context else []
+        bundle = load_bundle(a.checkpoint, a.device)
+        sheet = a.sheet or (clip.parent / f"{clip.stem}.stage1.png" if "v" in bundle.cfg.model.modalities else None)
+        r = predict_clip(bundle, clip, a.text, context, a.library, a.speaker, sheet, a.video)
+        print(json.dumps(r, indent=1))
+        return 0
+    if a.corpus is None: ap.error("--key needs --corpus (the MELD-layout root)")
+    if a.text or a.context or a.library or a.sheet or a.video or a.speaker:
+        ap.error("--text/--context/--library/--speaker/--sheet/--video are for a CLIP, not --key")
     from facialmmt.data import read_meld, group_dialogues
     bundle = load_bundle(a.checkpoint, a.device)
     utts = read_meld(resolve_path(a.corpus))
@@ -1031,3 +1059,113 @@ def train_main(argv=None) -> int:
                        device=a.device, resume=not a.no_resume)
     print(f"weighted F1 (test) {_pm(r['summary']['weighted_f1'])}; DFER macro F1 {_pm(r['summary']['dfer_macro_f1'])}; reports in {r['out_dir']}")
     return 0
+
+# %% ../nbs/05_train.ipynb #377aca2d
+def clip_utterance(clip, text: str = "", speaker: str | None = None, n_context: int = 0):
+    "An `Utterance` for a researcher's own clip (not in any corpus): split `clip`, dialogue 0, the last of `n_context + 1` lines."
+    from facialmmt.data import Utterance
+    return Utterance(split="clip", dialogue_id=0, utterance_id=int(n_context), speaker=speaker or "unknown", text=text,
+                     emotion="", label=-1, clip=resolve_path(clip))
+
+def read_context(path) -> list[str]:
+    "The dialogue context before the utterance: one utterance per line (blank lines skipped), oldest first."
+    p = resolve_path(path)
+    if not p.is_file(): raise FileNotFoundError(f"--context {p}: file not found (one utterance of the dialogue per line, oldest first)")
+    from facialmmt.data import _read_text_file
+    return [s.strip() for s in _read_text_file(p)[0].splitlines() if s.strip()]
+
+def check_clip(clip, need_video: bool, need_audio: bool) -> Path:
+    "The clip's path, after checking it can be read and has the streams the model needs (a clear `MediaError` otherwise)."
+    from facialmmt.data import MediaError, probe_clip
+    p = resolve_path(clip)
+    if not p.exists(): raise FileNotFoundError(f"clip {p} not found")
+    info = probe_clip(p)                      # missing, empty, corrupt, truncated -> MediaError naming the file
+    if need_video and not info.has_video:
+        raise MediaError("has no video stream: the model's visual modality needs one (stage 1 finds the speaker's face in it)", p)
+    if need_audio and not info.has_audio: raise MediaError("has no audio stream: the model's acoustic modality needs one", p)
+    return p
+
+def stage1_summary(meta: dict, arrays: dict) -> dict:
+    """What stage 1 decided for one clip, as JSON: status, how it decided, the chosen track (the track most of whose faces
+    are in the final sequence; None when the speaker is off screen or no face was found) and every track's rule scores."""
+    from facialmmt.stage1_viz import RULE_FIELDS, stage1_tracks
+    tracks = stage1_tracks(meta, arrays)
+    fin = sorted((t for t in tracks if t["final"] >= 0.5), key=lambda t: -t["final"] * t["n_faces"])
+    num = lambda v: None if v is None else (bool(v) if isinstance(v, (bool, np.bool_)) else float(v))
+    return {"status": meta.get("status"), "detail": meta.get("detail", ""), "decided_by": meta.get("decided_by"),
+            "chosen_cluster": meta.get("chosen_cluster"), "chosen_track": fin[0]["track_id"] if fin else None,
+            "chosen_tracks": [t["track_id"] for t in fin], "n_faces": meta.get("n_faces"),
+            "tracks": [{"track_id": t["track_id"], "n_faces": t["n_faces"], "cluster": t["cluster"], "final": round(t["final"], 4),
+                        **{k: num(t[k]) for k in RULE_FIELDS}} for t in tracks]}
+
+# %% ../nbs/05_train.ipynb #710023f5
+def _with_pass1_fields(meta: dict, pass1: dict) -> dict:
+    "The contract meta with pass 1's ASD-fusion fields on its candidates (as `load_stage1_result` does from the files)."
+    extra = {int(t["track_id"]): t for t in (pass1 or {}).get("tracks", [])}
+    meta = copy.deepcopy(meta)
+    for c in meta.get("candidates", []):
+        for k in ("rules_score", "asd_decided"):
+            if k not in c and k in extra.get(int(c["track_id"]), {}): c[k] = extra[int(c["track_id"])][k]
+    return meta
+
+def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(), library=None, speaker: str | None = None,
+                 sheet=None, video=None, dpi: int = 80) -> dict:
+    """Emotion of a researcher's own clip: stage 1 on the clip (rules only, or the face `library` folder: `speaker` names
+    the role to match), then MARIO on the text (`context` lines, then `text`), the clip's audio and the stage-1 faces.
+    With `sheet` (and `video`) writes the annotated contact sheet (mp4) of stage 1. A model without the visual modality
+    skips stage 1 and says so in `stage1`."""
+    from facialmmt.data import MediaError, read_audio
+    cfg, ms = bundle.cfg, bundle.cfg.model.modalities
+    vision, audio_m = "v" in ms, "a" in ms
+    if "t" in ms and not (text or "").strip(): raise ValueError("the model uses text: give the utterance's words with --text")
+    p = check_clip(clip, vision, audio_m)
+    context = [str(c) for c in context]
+    u = clip_utterance(p, text or "", speaker, len(context))
+    inp = {"key": p.name, "texts": context + [text or ""], "target": len(context)}
+    if audio_m:
+        wave = read_audio(p, cfg.data.sample_rate)
+        if wave.size == 0: raise MediaError("audio stream is empty: the model's acoustic modality needs sound", p)
+        inp["audio"] = np.asarray(bundle.extractors.audio(wave), np.float32)
+    out = {"clip": str(p), "text": text or "", "context_lines": len(context), "modalities": ms}
+    if "t" not in ms and ((text or "").strip() or context):
+        out["text_ignored"] = f"the model has no text modality (modalities {ms!r}): --text/--context not used"
+        get_logger().warning(f"{p.name}: {out['text_ignored']}")
+    if not vision:
+        out["stage1"] = {"skipped": f"the model has no visual modality (modalities {ms!r}): stage 1 not run, no sheet"}
+        get_logger().warning(f"{p.name}: {out['stage1']['skipped']}")
+        return predict(bundle, inp) | out
+    from facialmmt.matching import FaceLibrary, extract_clip
+    lib = None
+    if library is not None:
+        ld = resolve_path(library)
+        if not (ld / "library.json").is_file():
+            raise FileNotFoundError(f"--library {ld}: no library.json there (a face library folder written by `facialmmt extract`, "
+                                    "e.g. data/stage1/<corpus>/library)")
+        lib = FaceLibrary.load(ld)
+    r = extract_clip(u, cfg, lib)
+    meta = _with_pass1_fields(r["meta"], r["pass1"]) | {"key": p.name}
+    if meta["status"] in ("missing_clip", "corrupt"): raise MediaError(f"stage 1 cannot read it: {meta['detail']}", p)
+    var = {"final": "crops", "rules": "crops_rules", "all": "crops_all", "frames": "frames"}[cfg.model.face_source]
+    inp["crops"] = np.asarray(r["arrays"][var], np.uint8)
+    s1 = stage1_summary(meta, r["arrays"])
+    s1.update(library=portable_path(resolve_path(library)) if lib is not None else "none: the rules decide (the best candidate cluster)",
+              speaker=u.speaker if lib is not None else None, face_source=cfg.model.face_source, n_faces_used=int(len(inp["crops"])))
+    if len(inp["crops"]) == 0:
+        s1["warning"] = f"no face for the model's visual modality (stage-1 status {meta['status']!r}: {meta.get('detail', '')})"
+        get_logger().warning(f"{p.name}: {s1['warning']}")
+    out["stage1"] = s1
+    if sheet is not None or video is not None:
+        from facialmmt.stage1_viz import _clip_frames, annotated_video, contact_sheet
+        frames = _clip_frames(meta, p)
+        if sheet is not None:
+            import matplotlib.pyplot as plt
+            fig = contact_sheet(meta, r["arrays"], frames, None)
+            sp = resolve_path(sheet); sp.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(sp, dpi=dpi); plt.close(fig)
+            out["sheet"] = str(sp)
+        if video is not None:
+            if frames is None: raise MediaError("cannot decode its frames for the annotated video", p)
+            try: wav = read_audio(p)
+            except MediaError: wav = None
+            out["video"] = str(annotated_video(meta, r["arrays"], frames, resolve_path(video), wav))
+    return predict(bundle, inp) | out
