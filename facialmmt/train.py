@@ -812,10 +812,14 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     committed metrics or not."""
     from facialmmt.data import read_meld
     log = get_logger()
+    if corpus is None and cfg.data.meld_root:          # the config names the corpus (e.g. a real MELD.Raw folder)
+        corpus = cfg.data.meld_root
     if corpus is None:
         from facialmmt.synth import ensure_corpus
         corpus = ensure_corpus(preset=cfg.data.synth_preset, seed=cfg.data.synth_seed)
     corpus = resolve_path(corpus)
+    if not corpus.is_dir(): raise FileNotFoundError(f"corpus {corpus} does not exist (data.meld_root / --corpus): "
+                                                    "unpack MELD.Raw there, or omit it to use the embedded SynMELD")
     if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
     out = resolve_path(out_dir or default_train_dir(corpus, cfg))
     dev = get_device(device or cfg.train.device)
@@ -1035,7 +1039,7 @@ def predict_main(argv=None) -> int:
 def train_main(argv=None) -> int:
     "facialmmt train --corpus ROOT --stage1 DIR --config cpu --epochs N --seeds 0,1,2 --out reports/train/x"
     ap = argparse.ArgumentParser(prog="facialmmt train", description="Algorithm 1 multi-task training of MARIO, evaluation and reports.")
-    ap.add_argument("--corpus", default=None, help="MELD-layout root (default: SynMELD of the config's preset)")
+    ap.add_argument("--corpus", default=None, help="MELD-layout root (default: the config's data.meld_root, else SynMELD of its preset)")
     ap.add_argument("--stage1", default=None, help="stage-1 output folder (default data/stage1/<corpus name>)")
     ap.add_argument("--config", default="cpu", help="paper | cpu | tiny | path to a config file")
     ap.add_argument("--epochs", type=int, default=None)

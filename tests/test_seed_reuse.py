@@ -36,3 +36,10 @@ def test_a_second_corpus_does_not_reuse_the_first_ones_seed(tmp_path):
     run_experiment(_cfg(), b, None, out, seeds=[0], cache_dir=cache, progress=False)
     assert mj.stat().st_mtime_ns != first[0], "corpus B reused the seed trained on corpus A"
     assert json.loads(rec.read_text())["inputs"]["corpus"] == corpus_fingerprint(b)
+
+
+def test_config_meld_root_names_the_corpus(tmp_path):
+    import pytest
+    cfg = get_config("tiny", **{"data.meld_root": str(tmp_path / "no_such_MELD")})
+    with pytest.raises(FileNotFoundError, match="data.meld_root"):
+        run_experiment(cfg, None, None, tmp_path / "out", seeds=[0], progress=False)
