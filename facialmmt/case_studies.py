@@ -11,7 +11,8 @@ import numpy as np
 
 import json
 
-from .core import EMOTIONS, atomic_path, atomic_write_text, get_config, get_logger, override, resolve_path
+from .core import (EMOTIONS, atomic_path, atomic_write_text, get_config, get_logger, override, portable_path,
+                            resolve_path)
 
 # variants in the order of the figure: (stage-1 face source, Table 4 run id, label)
 VARIANTS = [("all", "v_all", "all detected faces (toolkit-based)"),
@@ -78,12 +79,14 @@ def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str,
     return Path(path)
 
 # %% ../nbs/07_case_studies.ipynb #6e648c5b
-def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu") -> Path:
+def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu", affwild=None) -> Path:
     """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
     full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
     from facialmmt.ablations import TABLE5, row_config
     from facialmmt.train import run_experiment, run_inputs, seed_state
-    run, cfg = resolve_path(run), row_config(get_config(config), TABLE5[0])
+    base = get_config(config)
+    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})   # as 05/06 set it
+    run, cfg = resolve_path(run), row_config(base, TABLE5[0])
     if seed_state(run / "seed0", run_inputs(override(cfg, **{"train.seed": 0}), corpus, stage1_dir)) != "finished":
         seeds = json.loads((run / "metrics.json").read_text())["seeds"] if (run / "metrics.json").exists() else [0]
         get_logger("facialmmt.case_studies").info(f"no checkpoint of this checkout under {run}/seed0: training seeds {seeds}")
@@ -91,7 +94,7 @@ def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/fea
     return run / "seed0" / "ckpt" / "best"
 
 def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, device: str = "cpu", config="cpu",
-                     cache_dir="data/cache/features") -> dict:
+                     cache_dir="data/cache/features", affwild=None) -> dict:
     """Choose cases from the ablation runs' predictions and draw one figure each; writes cases.md. `config` is the
     chain's config: the full model is trained first if this checkout has no checkpoint of it (`ensure_full_model`)."""
     from facialmmt.data import group_dialogues, read_audio, read_meld
@@ -109,7 +112,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
         try: metas[k] = load_stage1_meta(stage1_dir, k)
         except FileNotFoundError: pass
     keys = choose_cases(preds, metas, n_cases)
-    bundle = load_bundle(ensure_full_model(run_dir("full"), config, corpus, stage1_dir, cache_dir, device), device)
+    bundle = load_bundle(ensure_full_model(run_dir("full"), config, corpus, stage1_dir, cache_dir, device, affwild), device)
     utts = read_meld(corpus, splits=("test",))["test"]
     by_key = {u.key: u for u in utts}
     dias = group_dialogues(utts)
