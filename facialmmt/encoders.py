@@ -25,10 +25,10 @@ __all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE',
            'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES',
            'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'ModelNotFound', 'model_info', 'hub_name', 'face_models_dir',
            'resolve_frame_model', 'Face', 'FaceAnalyzer', 'load_face_analyzer', 'packaged_text_dir',
-           'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch', 'TextEncoder',
-           'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer', 'load_audio_featurizer', 'describe_models',
-           'format_models', 'file_sha256', 'weights_sha256', 'used_model', 'used_models', 'models_key',
-           'format_used_models', 'resolve_swin_weights', 'used_swin', 'render_test_face']
+           'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch', 'text_readout',
+           'TextEncoder', 'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer', 'load_audio_featurizer',
+           'describe_models', 'format_models', 'file_sha256', 'weights_sha256', 'used_model', 'used_models',
+           'models_key', 'format_used_models', 'resolve_swin_weights', 'used_swin', 'render_test_face']
 
 # %% ../nbs/00c_encoders.ipynb #f93ec134
 class ModelNotFound(FileNotFoundError):
@@ -518,20 +518,34 @@ def pad_text_batch(items: Sequence[dict], pad_id: int = 0) -> dict:
         ids[b, :n] = torch.as_tensor(it["input_ids"], dtype=torch.long); mask[b, :n] = 1
     return {"input_ids": ids, "attention_mask": mask}
 
+# %% ../nbs/00c_encoders.ipynb #ebc2a6d3
+def text_readout(path, pool: str = "auto") -> str:
+    """"first" or "mean": `pool` itself, or for "auto" the pooling a sentence-transformers folder `path` was trained
+    with (its `1_Pooling/config.json` says mean tokens), else the first token (paper 2.4.1)."""
+    if pool in ("first", "mean"): return pool
+    if pool != "auto": raise ValueError(f"encoders.text_pool must be 'auto', 'first' or 'mean', got {pool!r}")
+    cfg = Path(path) / "1_Pooling" / "config.json" if path is not None else None
+    if cfg is not None and cfg.is_file() and json.loads(cfg.read_text()).get("pooling_mode_mean_tokens"): return "mean"
+    return "first"
+
 # %% ../nbs/00c_encoders.ipynb #4cb56d89
 import torch
 from torch import nn
 
 class TextEncoder(nn.Module):
-    "A Hugging Face encoder; `forward(input_ids, attention_mask) -> [B, dim]` is the first token's last hidden state (paper 2.4.1)."
-    def __init__(self, model: nn.Module):
+    """A Hugging Face encoder; `forward(input_ids, attention_mask) -> [B, dim]` is the first token's last hidden state
+    (`readout="first"`, paper 2.4.1) or the mask-weighted mean of all of them (`readout="mean"`, see `text_readout`)."""
+    def __init__(self, model: nn.Module, readout: str = "first"):
         super().__init__()
-        self.model = model
+        if readout not in ("first", "mean"): raise ValueError(f"readout must be 'first' or 'mean', got {readout!r}")
+        self.model, self.readout = model, readout
         self.dim = int(model.config.hidden_size)
 
     def forward(self, input_ids, attention_mask=None):
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-        return out.last_hidden_state[:, 0]
+        h = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.readout == "first": return h[:, 0]
+        m = (torch.ones_like(input_ids) if attention_mask is None else attention_mask).unsqueeze(-1).to(h.dtype)
+        return (h * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 def load_text_encoder(enc_cfg: EncoderConfig | None = None, cache_dir=None):
     "(tokenizer, TextEncoder, info) for `enc_cfg.text_model`, resolved offline; random init only if `allow_random`."
@@ -546,16 +560,16 @@ def load_text_encoder(enc_cfg: EncoderConfig | None = None, cache_dir=None):
         path = packaged_text_dir()
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModel.from_config(AutoConfig.from_pretrained(path))
-        enc = TextEncoder(model)
+        enc = TextEncoder(model, text_readout(path, enc_cfg.text_pool))
         info = model_info("text", name, f"random init ({type(model).__name__}, config of {PACKAGED_TEXT})", "random",
-                          sum(p.numel() for p in model.parameters()), 0.0, dim=enc.dim)
+                          sum(p.numel() for p in model.parameters()), 0.0, dim=enc.dim, readout=enc.readout)
         return tok, enc, info
     tok = AutoTokenizer.from_pretrained(path)
     model, loading = AutoModel.from_pretrained(path, output_loading_info=True)
-    # pooler weights are often absent from MLM checkpoints; the first-token state does not use the pooler
+    # pooler weights are often absent from MLM checkpoints; neither read-out uses the pooler
     _check_loading_info(f"text model {path}", loading, allowed_missing=(r"(^|\.)pooler\.",))
-    enc = TextEncoder(model)
-    info.update(params=int(sum(p.numel() for p in model.parameters())), dim=enc.dim)
+    enc = TextEncoder(model, text_readout(path, enc_cfg.text_pool))
+    info.update(params=int(sum(p.numel() for p in model.parameters())), dim=enc.dim, readout=enc.readout)
     return tok, enc, info
 
 # %% ../nbs/00c_encoders.ipynb #e2a248ee
@@ -654,7 +668,9 @@ def _text_info(enc_cfg: EncoderConfig) -> dict:
     "Info dict of the text model `enc_cfg` resolves to (random init only when allowed, as `load_text_encoder`)."
     if enc_cfg.text_model == "random":
         return model_info("text", "random", f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0)
-    try: return resolve_text_model(enc_cfg.text_model, enc_cfg.allow_fallback)[1]
+    try:
+        path, info = resolve_text_model(enc_cfg.text_model, enc_cfg.allow_fallback)
+        return {**info, "readout": text_readout(path, enc_cfg.text_pool)}
     except ModelNotFound:
         if not enc_cfg.allow_random: raise
         return model_info("text", enc_cfg.text_model, f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0)
@@ -725,6 +741,7 @@ def used_model(info: dict) -> dict:
     d = dict(component=info["component"], requested=info.get("requested"), used=_used_name(info), source=info["source"],
              sha256=weights_sha256(weights) if weights else None)
     if info.get("fallback_for"): d["fallback_for"] = str(info["fallback_for"])
+    if info.get("readout"): d["readout"] = info["readout"]
     return d
 
 def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None, strict: bool = True) -> list[dict]:
@@ -758,7 +775,8 @@ def format_used_models(models: Sequence[dict]) -> str:
     "One line a model, e.g. `text: FacebookAI/roberta-large@0123abcd (hf-cache, sha256 1a2b3c4d5e6f)`; substitutions say FALLBACK."
     rows = []
     for m in models:
-        s = f"{m['component']}: {m['used']} ({m['source']}" + (f", sha256 {m['sha256']})" if m.get("sha256") else ")")
+        s = f"{m['component']}: {m['used']} ({m['source']}" + (f", sha256 {m['sha256']}" if m.get("sha256") else "")
+        s += (f", {m['readout']}-token read-out)" if m.get("readout") else ")")
         if m.get("fallback_for"): s += f" — FALLBACK: {m['fallback_for']!r} was asked for and is not installed"
         if m.get("error"): s += f" — {m['requested']!r} NOT RESOLVED on this machine (features were given precomputed): {m['error']}"
         rows.append(s)
