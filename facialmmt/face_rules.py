@@ -19,7 +19,7 @@ from .core import Stage1Config
 __all__ = ['INNER_LIP', 'OUTER_LIP', 'LIPS', 'INNER_CORNERS', 'INNER_PAIRS', 'LEFT_EYE', 'RIGHT_EYE', 'SCORERS', 'face_scale',
            'mouth_gap', 'mouth_width', 'open_close_count', 'mouth_movement', 'frame_energy', 'voice_activity',
            'av_sync', 'box_iou', 'link_tracks', 'SpeakerScorer', 'register_scorer', 'get_scorer', 'TrackScore',
-           'score_tracks', 'fuse_scores', 'ClipFaces', 'analyze_clip']
+           'score_tracks', 'fuse_scores', 'ClipFaces', 'analyze_clip', 'plot_tracks']
 
 # %% ../nbs/01_face_rules.ipynb #5983fbc4
 INNER_LIP = tuple(range(60, 68))
@@ -345,3 +345,32 @@ def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face
     tm["embed"] = time.perf_counter() - t0
     return ClipFaces(len(frames), np.asarray(times, dtype=np.float64), fi, boxes, np.asarray(scores, dtype=np.float32).reshape(N),
                      lms, crops, tids, emb, tracks, energy, voiced, tm, n_retry)
+
+# %% ../nbs/01_face_rules.ipynb #8005e8bf
+def plot_tracks(clip: ClipFaces, frames, s1: Stage1Config, n_show: int = 4):
+    "Figure of stage 1a on one clip: `n_show` frames with each face's box and track id (★ = candidate), and each track's mouth gap against the audio energy."
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    col = lambda t: plt.get_cmap("tab10")(int(t) % 10)
+    by = {t.track_id: t for t in clip.tracks}
+    show = np.linspace(0, clip.n_frames - 1, n_show).round().astype(int)
+    fig = plt.figure(figsize=(3.2 * n_show, 6.2), layout="constrained")
+    top, bot = fig.subfigures(2, 1, height_ratios=[1, 1.1])
+    for ax, f in zip(top.subplots(1, n_show), show):
+        ax.imshow(frames[f]); ax.set_axis_off(); ax.set_title(f"frame {f} (t = {clip.times[f]:.2f} s)", fontsize=9)
+        for j in np.flatnonzero(clip.frame_idx == f):
+            x0, y0, x1, y1 = clip.boxes[j]; t = int(clip.track_ids[j]); c = col(t)
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=c, lw=2))
+            ax.text(x0, y0 - 4, f"T{t}" + (" ★" if by[t].is_candidate else ""), color="w", fontsize=9, bbox=dict(fc=c, ec="none", pad=1))
+    ax = bot.subplots(); ax2 = ax.twinx()
+    for t in by:
+        m = np.flatnonzero(clip.track_ids == t); m = m[np.argsort(clip.frame_idx[m])]
+        ts = by[t]
+        ax.plot(clip.times[clip.frame_idx[m]], mouth_gap(clip.landmarks[m]), "o-", color=col(t),
+                label=f"T{t} mouth gap: r1={ts.open_close}, r2={ts.movement:.2f}, r3={ts.av_sync:.2f} (lag {ts.av_lag}), score {ts.rule_score:.2f}" + (" ★ candidate" if ts.is_candidate else ""))
+    ax.axhline(s1.mouth_open_ratio, color="grey", ls=":", label=f"open threshold θ_o = {s1.mouth_open_ratio}")
+    ax2.plot(clip.times, clip.energy, "k--", alpha=0.6, label="audio energy e_t (dB)")
+    ax.set_xlabel("time (s)"); ax.set_ylabel("inner-lip gap g_t / inter-ocular distance"); ax2.set_ylabel("audio energy (dB)")
+    h1, l1 = ax.get_legend_handles_labels(); h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2); ax.set_title("rules 1–3: each track's mouth gap against the audio energy")
+    return fig
