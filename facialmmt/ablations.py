@@ -68,13 +68,13 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
 def ablation_table(rows, results: dict):
     "A DataFrame: row label, our weighted F1 mean ± std (n seeds), the paper's MELD number, config hash."
     import pandas as pd
-    from facialmmt.train import _ms, _pm
+    from facialmmt.reports import mean_std, fmt_pm
     recs = []
     for row in rows:
         r = results.get(row.id)
         if r is None: continue
-        s = _ms([m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()])   # the training reports' own mean ± std
-        recs.append({"Row": row.label, "Weighted F1 (ours)": _pm(s), "mean": s["mean"], "std": s["std"],
+        s = mean_std([m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()])   # the training reports' own mean ± std
+        recs.append({"Row": row.label, "Weighted F1 (ours)": fmt_pm(s), "mean": s["mean"], "std": s["std"],
                      "seeds": ",".join(map(str, r["seeds"])),
                      "Paper, MELD (orientation only)": "–" if row.paper is None else f"{row.paper:.2f}" + (f" ({row.paper_note})" if row.paper_note else ""),
                      "config_hash": r["config_hash"], "id": row.id})
@@ -82,7 +82,7 @@ def ablation_table(rows, results: dict):
 
 def write_table(df, out_dir, name: str, title: str, corpus_name: str) -> dict:
     "`<name>.csv`, `<name>.md` and a bar chart `<name>.png` (mean ± std over seeds) under `out_dir`."
-    from facialmmt.train import md_table
+    from facialmmt.reports import md_table
     out = resolve_path(out_dir); out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / f"{name}.csv", index=False)
     shown = df[["Row", "Weighted F1 (ours)", "seeds", "Paper, MELD (orientation only)", "config_hash"]]

@@ -83,7 +83,8 @@ def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/fea
     """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
     full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
     from facialmmt.ablations import TABLE5, row_config
-    from facialmmt.train import run_experiment, run_inputs, seed_state
+    from facialmmt.checkpoint import run_inputs, seed_state
+    from facialmmt.train import run_experiment
     base = get_config(config)
     if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})   # as 05/06 set it
     run, cfg = resolve_path(run), row_config(base, TABLE5[0])
@@ -99,7 +100,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
     chain's config: the full model is trained first if this checkout has no checkpoint of it (`ensure_full_model`)."""
     from facialmmt.data import group_dialogues, read_audio, read_meld
     from facialmmt.matching import load_face_sequence, load_stage1_meta
-    from facialmmt.train import load_bundle, predict
+    from facialmmt.predict import load_bundle, predict
     corpus, out_root = resolve_path(corpus), resolve_path(out_dir)
     abl = out_root / "ablations"
     import json

@@ -5,7 +5,8 @@ import shutil
 
 from facialmmt.core import get_config
 from facialmmt.synth import ensure_corpus
-from facialmmt.train import corpus_fingerprint, run_experiment
+from facialmmt.checkpoint import corpus_fingerprint
+from facialmmt.train import run_experiment
 
 
 def _cfg():
