@@ -31,8 +31,9 @@ from .checkpoint import (begin_local_run, build_model, end_local_run, find_train
 from .reports import fmt_pm, model_selection_of, summarize, write_reports
 
 # %% auto #0
-__all__ = ['linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate',
-           'train_one', 'default_train_dir', 'run_experiment', 'train_main']
+__all__ = ['linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate', 'SeedRun',
+           'build_for_training', 'prepare_text_features', 'resume_point', 'dfer_pass', 'mermc_pass', 'end_epoch',
+           'final_metrics', 'train_one', 'default_train_dir', 'run_experiment', 'train_main']
 
 # %% ../nbs/05d_train.ipynb #16edfb63
 def linear_schedule(opt, total_steps: int, warmup: float):
@@ -61,7 +62,7 @@ def make_optimizers(model: MARIO, cfg: Config, mermc_steps: int, dfer_steps: int
         scheds["dfer"] = linear_schedule(opts["dfer"], dfer_steps, tc.warmup)
     return opts, scheds
 
-# %% ../nbs/05d_train.ipynb #f34e44b4
+# %% ../nbs/05d_train.ipynb #185dcdf6
 def prepare_cuda(device) -> None:
     """On CUDA, switch cuDNN's fused attention off for this process: our batches change sequence lengths every step
     and cuDNN builds a new attention graph for each new shape. Measured on an H100 with the `paper` config (bf16,
@@ -107,6 +108,7 @@ def _autocast(device, cfg: Config):
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return None
 
+# %% ../nbs/05d_train.ipynb #3f79bee7
 def _length_order(items) -> list[int]:
     "Indices by (context tokens, faces, audio frames): batches of neighbours in this order pad little."
     return sorted(range(len(items)), key=lambda j: (len(items[j].input_ids), len(items[j].frames), len(items[j].audio)))
@@ -134,6 +136,7 @@ def evaluate(model: MARIO, items: list[MermcItem], dims: dict, batch_size: int =
                predictions=pred.tolist(), probs=p.tolist(), keys=[it.key for it in items], labels=y.tolist())
     return rep
 
+# %% ../nbs/05d_train.ipynb #5522309d
 def _precompute_text(model: MARIO, splits: dict, device, batch_size=32, pad_id=0):
     "Frozen text encoder: compute each utterance's first-token state once."
     enc = model.text_encoder
@@ -149,87 +152,154 @@ def _precompute_text(model: MARIO, splits: dict, device, batch_size=32, pad_id=0
                 for j, it in enumerate(chunk): it.text_feats = f[j]
     enc.train(was)
 
-def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | None = None, device="cpu",
-              text_encoder=None, pad_id: int = 0, resume: bool = True, progress: bool = True,
-              stop_after_epoch: int | None = None) -> dict:
-    """Algorithm 1 for one seed (`cfg.train.seed`): per epoch a DFER pass then a MERMC pass, dev evaluation, best
-    checkpoint; finally the best model on test (+ DFER macro F1 on the DFER validation split). Returns metrics."""
-    from tqdm.auto import tqdm
-    log, tc = get_logger(), cfg.train
-    dist, device = init_distributed(device)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    seed_everything(tc.seed)
+@dataclass
+class SeedRun:
+    "What the passes of one seed's training share: model (and its DDP wrapper under torchrun), optimisers, device."
+    cfg: Config
+    model: MARIO
+    ddp: object              # DistributedDataParallel(model) under torchrun, else None
+    opts: dict               # {"mermc": AdamW, "dfer": AdamW (when there is a DFER pass)}
+    scheds: dict
+    dims: dict
+    device: torch.device
+    dist: Dist
+    autocast: object         # a context factory (bf16 on CUDA), or None
+    pad_id: int = 0
+    progress: bool = True
+    @property
+    def params(self) -> list: return [p for p in self.model.parameters() if p.requires_grad]
+
+def build_for_training(cfg: Config, dims: dict, text_encoder, device, dist: Dist) -> tuple[MARIO, object]:
+    "Seeded model on `device`, wrapped in DDP under torchrun (each process then draws its own dropout / Gumbel noise)."
+    seed_everything(cfg.train.seed)
     model = build_model(cfg, dims, text_encoder).to(device)
     ddp = None
     if dist.world > 1:   # DDP averages the gradients of both passes (the DFER pass goes through MARIO.forward too)
         from torch.nn.parallel import DistributedDataParallel
         ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                       find_unused_parameters=True, broadcast_buffers=False)
-        torch.manual_seed(tc.seed * 7919 + dist.rank)   # own dropout / Gumbel noise on each process
-    fwd = ddp or model
-    if model.text_encoder is not None and not tc.finetune_text:
+        torch.manual_seed(cfg.train.seed * 7919 + dist.rank)   # own dropout / Gumbel noise on each process
+    return model, ddp
+
+def prepare_text_features(model: MARIO, splits: dict, finetune_text: bool, device, pad_id: int = 0) -> None:
+    "A frozen text encoder's features are computed once (`MermcItem.text_feats`); a fine-tuned one runs every step."
+    if model.text_encoder is not None and not finetune_text:
         for p in model.text_encoder.parameters(): p.requires_grad_(False)
         _precompute_text(model, splits, device, pad_id=pad_id)
     else:
         for items in splits.values():
             for it in items: it.text_feats = None
-    use_dfer_pass = model.dfer is not None and dfer_data is not None and len(dfer_data.get("train", ((), ()))[1]) > 0
-    train, dev, test = splits["train"], splits.get("dev") or splits.get("val") or [], splits.get("test") or []
-    bs = tc.batch_size
-    steps_per_epoch = math.ceil(math.ceil(len(train) / dist.world) / bs)
-    dfer_per_epoch = math.ceil(math.ceil(len(dfer_data["train"][1]) / dist.world) / cfg.dfer.batch_size) if use_dfer_pass else 0
-    opts, scheds = make_optimizers(model, cfg, tc.epochs * math.ceil(steps_per_epoch / tc.grad_accum), tc.epochs * dfer_per_epoch)
-    prepare_cuda(device); autocast = _autocast(device, cfg)
-    params = [p for p in model.parameters() if p.requires_grad]
+
+def resume_point(last: Path, run: SeedRun, resume: bool) -> tuple[int, dict]:
+    "(first epoch to run, training record): 0 and an empty record, or the epoch after the last complete generation."
     start, info = 0, {"best_dev_wf1": -1.0, "best_epoch": -1, "history": []}
-    last, best = out / "ckpt" / "last", out / "ckpt" / "best"
     state = find_train_state(last) if resume else None
     if state is not None:
-        start, info = load_train_state(state, model, cfg, opts, scheds)
+        start, info = load_train_state(state, run.model, run.cfg, run.opts, run.scheds)
         info = {k: v for k, v in info.items() if k not in ("epoch", "sha256")}
         start += 1
-        log.info(f"resumed from {state} after epoch {start - 1}")
-    for ep in range(start, tc.epochs):
-        t0 = time.time()
-        rec = {"epoch": ep}
+        get_logger().info(f"resumed from {state} after epoch {start - 1}")
+    return start, info
+
+# %% ../nbs/05d_train.ipynb #948b7fab
+def dfer_pass(run: SeedRun, dfer_data: dict, gen: torch.Generator) -> float:
+    "Algorithm 1, lines 2-6: one epoch of DFER frames through Swin + DFER head, minimising L^DFER. Mean loss."
+    cfg = run.cfg
+    imgs, labs = dfer_data["train"]
+    if run.dist.world > 1:
+        idx = np.asarray(shard_order(len(labs), run.dist, gen)); imgs, labs = imgs[idx], labs[idx]
+    ddp = run.ddp
+    return train_dfer_epoch(run.model.dfer, imgs, labs, run.opts["dfer"], run.scheds["dfer"],
+                            batch_size=cfg.dfer.batch_size, generator=gen, device=run.device,
+                            grad_clip=cfg.train.grad_clip, autocast=run.autocast, progress=run.progress and run.dist.main,
+                            forward=(lambda x: ddp({"dfer_images": x})["dfer_logits"]) if ddp else None)
+
+def mermc_pass(run: SeedRun, train: list, gen: torch.Generator, steps_per_epoch: int, ep: int) -> tuple[float, list]:
+    """Algorithm 1, lines 7-24: one epoch of MERMC batches through all of MARIO, minimising L^MERMC (gradient
+    accumulation over `train.grad_accum` batches). (mean loss, this process's utterance order)."""
+    from tqdm.auto import tqdm
+    tc, opt, sched, params = run.cfg.train, run.opts["mermc"], run.scheds["mermc"], run.params
+    run.model.train()
+    tot, n = 0.0, 0
+    opt.zero_grad(set_to_none=True)
+    order = shard_order(len(train), run.dist, gen)
+    batches = iter_batches(train, tc.batch_size, run.dims, pad_id=run.pad_id, order=order)
+    for step, b in enumerate(tqdm(batches, total=steps_per_epoch, desc=f"MERMC ep{ep}",
+                                  disable=not (run.progress and run.dist.main), leave=False)):
+        b = to_device(b, run.device)
+        with (run.autocast() if run.autocast else nullcontext()):
+            logits = (run.ddp or run.model)(b)["logits"]
+        loss = mermc_loss(logits, b["labels"])                     # L^MERMC, Eq. 11
+        (loss / tc.grad_accum).backward()
+        if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
+            if tc.grad_clip: torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
+            opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+        tot += float(loss.detach()) * len(b["labels"]); n += len(b["labels"])
+    return tot / max(n, 1), order
+
+def end_epoch(run: SeedRun, ep: int, rec: dict, info: dict, dev: list, out: Path, t0: float) -> None:
+    "Main process, after each epoch: dev weighted F1, the best checkpoint (or the last, without dev), the epoch's state."
+    if dev:
+        ev = evaluate(run.model, dev, run.dims, device=run.device, pad_id=run.pad_id, autocast=run.autocast)
+        rec["dev_wf1"] = ev["weighted_f1"]
+    rec["seconds"] = round(time.time() - t0, 2)
+    info["history"].append(rec)
+    if dev: better = rec["dev_wf1"] > info["best_dev_wf1"]
+    else: better, info["selection"] = True, "last epoch (no dev split)"   # nothing to select on: keep the last
+    if better:
+        info["best_dev_wf1"], info["best_epoch"] = (rec["dev_wf1"] if dev else None), ep
+        save_checkpoint(out / "ckpt" / "best", run.model, run.cfg, run.dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
+    save_train_state(out / "ckpt" / "last", run.model, run.cfg, run.dims, run.opts, run.scheds, ep, info)
+    get_logger().info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+
+def final_metrics(run: SeedRun, info: dict, dev: list, test: list, dfer_data: dict | None, use_dfer_pass: bool,
+                  out: Path) -> dict:
+    "The best checkpoint on test (+ test_predictions.csv) and on the DFER validation split: the seed's metrics.json."
+    cfg, dims = run.cfg, run.dims
+    bm, _ = load_checkpoint(out / "ckpt" / "best", cfg, text_encoder=run.model.text_encoder, device=run.device)
+    from facialmmt.encoders import models_key, used_models
+    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
+    metrics = {"seed": cfg.train.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
+               "models": models, "models_key": models_key(models),
+               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"],
+               "model_selection": "best dev weighted F1" if dev else "last epoch (no dev split)", "dfer_pass": bool(use_dfer_pass)}
+    if test:
+        ev = evaluate(bm, test, dims, device=run.device, pad_id=run.pad_id, autocast=run.autocast)
+        metrics["test"] = {k: ev[k] for k in ("weighted_f1", "macro_f1", "accuracy", "per_class_f1", "confusion", "n")}
+        import pandas as pd
+        pd.DataFrame({"key": ev["keys"], "label": [EMOTIONS[i] for i in ev["labels"]],
+                      "pred": [EMOTIONS[i] for i in ev["predictions"]],
+                      **{f"p_{e}": np.array(ev["probs"])[:, i] for i, e in enumerate(EMOTIONS)}}).to_csv(out / "test_predictions.csv", index=False)
+    if bm.dfer is not None and dfer_data is not None and len(dfer_data.get("val", ((), ()))[1]):
+        metrics["dfer_val"] = evaluate_dfer(bm.dfer, *dfer_data["val"], device=run.device)
+    return metrics
+
+# %% ../nbs/05d_train.ipynb #5af9c9bb
+def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | None = None, device="cpu",
+              text_encoder=None, pad_id: int = 0, resume: bool = True, progress: bool = True,
+              stop_after_epoch: int | None = None) -> dict:
+    """Algorithm 1 for one seed (`cfg.train.seed`): per epoch a DFER pass then a MERMC pass, dev evaluation, best
+    checkpoint; finally the best model on test (+ DFER macro F1 on the DFER validation split). Returns metrics."""
+    tc = cfg.train
+    dist, device = init_distributed(device)
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    model, ddp = build_for_training(cfg, dims, text_encoder, device, dist)
+    prepare_text_features(model, splits, tc.finetune_text, device, pad_id)
+    use_dfer_pass = model.dfer is not None and dfer_data is not None and len(dfer_data.get("train", ((), ()))[1]) > 0
+    train, dev, test = splits["train"], splits.get("dev") or splits.get("val") or [], splits.get("test") or []
+    steps_per_epoch = math.ceil(math.ceil(len(train) / dist.world) / tc.batch_size)
+    dfer_per_epoch = math.ceil(math.ceil(len(dfer_data["train"][1]) / dist.world) / cfg.dfer.batch_size) if use_dfer_pass else 0
+    opts, scheds = make_optimizers(model, cfg, tc.epochs * math.ceil(steps_per_epoch / tc.grad_accum), tc.epochs * dfer_per_epoch)
+    prepare_cuda(device)
+    run = SeedRun(cfg, model, ddp, opts, scheds, dims, device, dist, _autocast(device, cfg), pad_id, progress)
+    start, info = resume_point(out / "ckpt" / "last", run, resume)
+    order = []
+    for ep in range(start, tc.epochs):                  # Algorithm 1, lines 1 and 25
+        t0, rec = time.time(), {"epoch": ep}
         gen = torch.Generator().manual_seed(tc.seed * 1000 + ep)
-        if use_dfer_pass:          # Algorithm 1, lines 2-6
-            imgs, labs = dfer_data["train"]
-            if dist.world > 1:
-                idx = np.asarray(shard_order(len(labs), dist, gen)); imgs, labs = imgs[idx], labs[idx]
-            rec["dfer_loss"] = train_dfer_epoch(model.dfer, imgs, labs, opts["dfer"], scheds["dfer"],
-                                                batch_size=cfg.dfer.batch_size, generator=gen, device=device,
-                                                grad_clip=tc.grad_clip, autocast=autocast, progress=progress and dist.main,
-                                                forward=(lambda x: ddp({"dfer_images": x})["dfer_logits"]) if ddp else None)
-        model.train()              # Algorithm 1, lines 7-24
-        tot, n = 0.0, 0
-        opts["mermc"].zero_grad(set_to_none=True)
-        order = shard_order(len(train), dist, gen)
-        batches = iter_batches(train, bs, dims, pad_id=pad_id, order=order)
-        for step, b in enumerate(tqdm(batches, total=steps_per_epoch, desc=f"MERMC ep{ep}", disable=not (progress and dist.main), leave=False)):
-            b = to_device(b, device)
-            with (autocast() if autocast else nullcontext()):
-                logits = fwd(b)["logits"]
-            loss = mermc_loss(logits, b["labels"])
-            (loss / tc.grad_accum).backward()
-            if (step + 1) % tc.grad_accum == 0 or step + 1 == steps_per_epoch:
-                if tc.grad_clip: torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
-                opts["mermc"].step(); scheds["mermc"].step(); opts["mermc"].zero_grad(set_to_none=True)
-            tot += float(loss.detach()) * len(b["labels"]); n += len(b["labels"])
-        rec["train_loss"] = tot / max(n, 1)
-        if dist.main:              # one process evaluates and writes
-            if dev:
-                ev = evaluate(model, dev, dims, device=device, pad_id=pad_id, autocast=autocast)
-                rec["dev_wf1"] = ev["weighted_f1"]
-            rec["seconds"] = round(time.time() - t0, 2)
-            info["history"].append(rec)
-            if dev: better = rec["dev_wf1"] > info["best_dev_wf1"]
-            else: better, info["selection"] = True, "last epoch (no dev split)"   # nothing to select on: keep the last
-            if better:
-                info["best_dev_wf1"], info["best_epoch"] = (rec["dev_wf1"] if dev else None), ep
-                save_checkpoint(best, model, cfg, dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
-            save_train_state(last, model, cfg, dims, opts, scheds, ep, info)
-            log.info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
+        if use_dfer_pass: rec["dfer_loss"] = dfer_pass(run, dfer_data, gen)                          # lines 2-6
+        rec["train_loss"], order = mermc_pass(run, train, gen, steps_per_epoch, ep)                 # lines 7-24
+        if dist.main: end_epoch(run, ep, rec, info, dev, out, t0)    # one process evaluates and writes
         if stop_after_epoch is not None and ep >= stop_after_epoch: return {"stopped_after_epoch": ep}   # tests: a "kill"
     if dist.world > 1:
         ddp_info = {"world": dist.world, "rank": dist.rank, "utterances_per_epoch": len(order),
@@ -237,22 +307,7 @@ def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | 
         import torch.distributed as tdist
         tdist.barrier()            # the others wait for the main process's last checkpoint
         if not dist.main: return {"seed": tc.seed, "distributed": ddp_info}
-    bm, _ = load_checkpoint(best, cfg, text_encoder=model.text_encoder, device=device)
-    from facialmmt.encoders import models_key, used_models
-    models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
-    metrics = {"seed": tc.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
-               "models": models, "models_key": models_key(models),
-               "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"],
-               "model_selection": "best dev weighted F1" if dev else "last epoch (no dev split)", "dfer_pass": bool(use_dfer_pass)}
-    if test:
-        ev = evaluate(bm, test, dims, device=device, pad_id=pad_id, autocast=autocast)
-        metrics["test"] = {k: ev[k] for k in ("weighted_f1", "macro_f1", "accuracy", "per_class_f1", "confusion", "n")}
-        import pandas as pd
-        pd.DataFrame({"key": ev["keys"], "label": [EMOTIONS[i] for i in ev["labels"]],
-                      "pred": [EMOTIONS[i] for i in ev["predictions"]],
-                      **{f"p_{e}": np.array(ev["probs"])[:, i] for i, e in enumerate(EMOTIONS)}}).to_csv(out / "test_predictions.csv", index=False)
-    if bm.dfer is not None and dfer_data is not None and len(dfer_data.get("val", ((), ()))[1]):
-        metrics["dfer_val"] = evaluate_dfer(bm.dfer, *dfer_data["val"], device=device)
+    metrics = final_metrics(run, info, dev, test, dfer_data, use_dfer_pass, out)
     if dist.world > 1: metrics["distributed"] = ddp_info
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
