@@ -25,8 +25,8 @@ from .mario import MARIO
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'arch_config', 'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta',
            'load_checkpoint', 'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state',
-           'load_train_state', 'corpus_fingerprint', 'stage1_fingerprint', 'run_inputs', 'seed_state', 'read_local_run',
-           'begin_local_run', 'end_local_run']
+           'load_train_state', 'corpus_fingerprint', 'stage1_fingerprint', 'shared_inputs', 'run_inputs', 'seed_state',
+           'read_local_run', 'begin_local_run', 'end_local_run']
 
 # %% ../nbs/05b_checkpoint.ipynb #556dcac8
 ARCH_FIELDS = {"model": None,
@@ -193,13 +193,19 @@ def stage1_fingerprint(stage1_dir) -> str | None:
         h.update(f"{js.relative_to(d)}:{m.get('clip_hash')}:{m.get('config_hash')}:{m.get('status')}:{m.get('unreadable')}\n".encode())
     return h.hexdigest()[:16]
 
-def run_inputs(cfg: Config, corpus, stage1_dir) -> dict:
-    """The inputs a seed's result depends on: config hash, the models that really run (`encoders.models_key`: a
-    fallback or another weight file is another key), corpus and stage-1 fingerprints (stage 1 only if vision is used)."""
+def shared_inputs(cfg: Config, corpus, stage1_dir) -> dict:
+    """The inputs every seed of a run shares: the models that really run (`encoders.models_key`: a fallback or another
+    weight file is another key; resolving them hashes weight files), corpus and stage-1 fingerprints (stage 1 only if
+    vision is used; it reads every stage-1 json). None of them depends on the seed: compute once per run."""
     from facialmmt.encoders import models_key, used_models
     models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
-    return {"config_hash": config_hash(cfg), "models": models_key(models), "corpus": corpus_fingerprint(corpus),
+    return {"models": models_key(models), "corpus": corpus_fingerprint(corpus),
             "stage1": stage1_fingerprint(stage1_dir) if "v" in cfg.model.modalities else None}
+
+def run_inputs(cfg: Config, corpus, stage1_dir, shared: dict | None = None) -> dict:
+    """The inputs a seed's result depends on: its config hash (the seed is part of the config) + `shared_inputs`
+    (pass them in when several seeds of one run are checked)."""
+    return {"config_hash": config_hash(cfg), **(shared if shared is not None else shared_inputs(cfg, corpus, stage1_dir))}
 
 def _local_run(seed_dir) -> Path: return Path(seed_dir) / "ckpt" / "local_run.json"
 

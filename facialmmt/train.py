@@ -27,7 +27,7 @@ from .mario import MARIO, mermc_loss
 from .features import MermcItem, dfer_note, iter_batches, prepare_run, to_device
 from .checkpoint import (begin_local_run, build_model, end_local_run, find_train_state, load_checkpoint,
                                   load_train_state, read_local_run, run_inputs,
-                                  save_checkpoint, save_train_state, seed_state)
+                                  save_checkpoint, save_train_state, seed_state, shared_inputs)
 from .reports import fmt_pm, model_selection_of, summarize, write_reports
 
 # %% auto #0
@@ -340,9 +340,10 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     dev = get_device(device or cfg.train.device)
     dist, _ = init_distributed(dev)      # torchrun: the main process fills the feature cache, the others then read it
     per_seed, inputs = {}, {}
+    shared = shared_inputs(cfg, corpus, stage1_dir)   # models and fingerprints: the same for every seed
     for s in seeds:                      # finished seeds are reused without preparing anything
         sd = out / f"seed{s}"
-        inputs[s] = run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir)
+        inputs[s] = run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir, shared)
         state = seed_state(sd, inputs[s]) if resume else "new"
         if state == "finished":
             per_seed[str(s)] = json.loads((sd / "metrics.json").read_text()); log.info(f"seed {s}: reusing {sd} (trained by this checkout on the same inputs)")
