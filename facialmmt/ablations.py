@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override,
+from .core import (Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override,
                             portable_path, resolve_path)
 
 # %% auto #0
-__all__ = ['TABLE5', 'TABLE4', 'Row', 'row_config', 'run_rows', 'ablation_table', 'write_table', 'run_ablations']
+__all__ = ['TABLE5', 'TABLE4', 'Row', 'row_config', 'chain_config', 'run_rows', 'ablation_table', 'write_table', 'run_ablations']
 
 # %% ../nbs/06_ablations.ipynb #ba8ff600
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ def row_config(base, row: Row, epochs: int | None = None):
     kw = dict(row.overrides)
     if epochs is not None: kw["train.epochs"] = int(epochs)
     return override(base, **kw)
+
+# %% ../nbs/06_ablations.ipynb #6b49bd56
+def chain_config(config, affwild=None) -> Config:
+    """The chain's base config: preset name or file `config`, with `data.affwild_root` set to `affwild` (portable path)
+    when given, as 05d's run sets it. The ablation rows and the case studies' full model are built from it."""
+    base = get_config(config)
+    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})
+    return base
 
 # %% ../nbs/06_ablations.ipynb #5ef2c0de
 def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="data/cache/features", device=None,
@@ -111,8 +119,7 @@ def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0,
                   device=None, epochs=None, progress=False, full_dir=None, affwild=None) -> dict:
     """Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's
     folder; `affwild`: the Aff-Wild2 root the DFER rows train on (None: the config's, else `<corpus>/affwild`)."""
-    base = get_config(config)
-    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})
+    base = chain_config(config, affwild)
     corpus = resolve_path(corpus)
     root = resolve_path(out_dir) / "ablations"
     res5 = run_rows(TABLE5, base, corpus, stage1_dir, root, seeds, cache_dir, device, epochs, progress,

@@ -82,12 +82,10 @@ def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str,
 def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu", affwild=None) -> Path:
     """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
     full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
-    from facialmmt.ablations import TABLE5, row_config
+    from facialmmt.ablations import TABLE5, chain_config, row_config
     from facialmmt.checkpoint import run_inputs, seed_state
     from facialmmt.train import run_experiment
-    base = get_config(config)
-    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})   # as 05/06 set it
-    run, cfg = resolve_path(run), row_config(base, TABLE5[0])
+    run, cfg = resolve_path(run), row_config(chain_config(config, affwild), TABLE5[0])   # the config 06 trains it with
     if seed_state(run / "seed0", run_inputs(override(cfg, **{"train.seed": 0}), corpus, stage1_dir)) != "finished":
         seeds = json.loads((run / "metrics.json").read_text())["seeds"] if (run / "metrics.json").exists() else [0]
         get_logger("facialmmt.case_studies").info(f"no checkpoint of this checkout under {run}/seed0: training seeds {seeds}")
