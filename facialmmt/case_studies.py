@@ -81,7 +81,7 @@ def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str,
 # %% ../nbs/07_case_studies.ipynb #6e648c5b
 def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu", affwild=None) -> Path:
     """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
-    full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
+    full run's seeds that this checkout has not finished are trained first (`checkpoint.seed_state` decides)."""
     from facialmmt.ablations import TABLE5, chain_config, row_config
     from facialmmt.checkpoint import run_inputs, seed_state
     from facialmmt.train import run_experiment
