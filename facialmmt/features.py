@@ -88,6 +88,7 @@ def _cache_key(utt, cfg: Config, stage1_dir) -> str:
         else: parts.append(file_hash(npz) if npz.exists() else "nostage1")
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
 
+# %% ../nbs/05_features.ipynb #87a0b83b
 class Extractors:
     "Lazily loaded audio featurizer and face analyzer (only when a cache miss needs them)."
     def __init__(self, cfg: Config):

@@ -94,6 +94,7 @@ def predict(bundle: ModelBundle, utterance_inputs) -> dict:
         res["kept"] = o["kept"][0, :n].cpu().numpy().astype(bool).tolist()
     return res
 
+# %% ../nbs/05e_predict.ipynb #126edc37
 def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
     """Stage 1 for one clip, in memory, when no stage-1 result exists for it: (crops of `cfg.model.face_source`, what
     was done). The face library is the stage-1 folder's (`<stage1>/library`) when there is one, else none (each clip's
