@@ -17,7 +17,8 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from facialmmt.core import get_config, override, seed_everything
-from facialmmt.train import MermcItem, build_model, collate_mermc, model_dims
+from facialmmt.features import MermcItem, collate_mermc, model_dims
+from facialmmt.checkpoint import build_model
 from facialmmt.mario import mermc_loss
 
 

@@ -3,7 +3,7 @@ utterance a cache hit), same process, same corpus. The first/second time ratio i
 
     python bench/bench_feature_cache.py [--corpus data/synmeld-tiny-s0] [--stage1 data/stage1/synmeld-tiny-s0] [--config tiny]
 
-What runs is what `facialmmt.train.prepare_run` runs: `prepare_items` (tokenised dialogue context, then per utterance
+What runs is what `facialmmt.features.prepare_run` runs: `prepare_items` (tokenised dialogue context, then per utterance
 `cached_features`: fbank audio features, dlib frame features of the stage-1 face crops, DFER-size crops; written as
 one .npz per utterance) and `load_dfer_data` (the DFER frames, cached too). The tokenizer is loaded before timing;
 the feature extractors (`Extractors`) are loaded before the first run too (their load time is printed apart), and the
@@ -29,7 +29,7 @@ def main(argv=None):
     from facialmmt.core import get_config, resolve_path
     from facialmmt.data import read_meld
     from facialmmt.encoders import load_text_encoder
-    from facialmmt.train import Extractors, load_dfer_data, prepare_items
+    from facialmmt.features import Extractors, load_dfer_data, prepare_items
     cfg = get_config(a.config)
     corpus, stage1 = resolve_path(a.corpus), resolve_path(a.stage1)
     utts = read_meld(corpus)

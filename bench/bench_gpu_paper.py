@@ -24,8 +24,9 @@ from facialmmt.core import get_config, override, seed_everything
 from facialmmt.dfer import train_dfer_epoch
 from facialmmt.encoders import TextEncoder
 from facialmmt.mario import mermc_loss
-from facialmmt.train import (MermcItem, build_model, collate_mermc, make_optimizers, model_dims, prepare_cuda,
-                             to_device, train_one)
+from facialmmt.features import MermcItem, collate_mermc, model_dims, to_device
+from facialmmt.checkpoint import build_model
+from facialmmt.train import make_optimizers, prepare_cuda, train_one
 
 
 def roberta_random(small: bool = False, size: str = "large") -> TextEncoder:

@@ -1,4 +1,4 @@
-"""Inference latency per utterance of `facialmmt.train.predict` (median, p90) vs. batched evaluation per utterance, for
+"""Inference latency per utterance of `facialmmt.predict.predict` (median, p90) vs. batched evaluation per utterance, for
 an untrained MARIO at the `cpu` and `tiny` configs saved with `save_checkpoint` and loaded back with `load_bundle`;
 plus the peak RSS of training (a few optimiser steps at the config's batch size, text encoder fine-tuned as the config
 says) in a fresh process per config. The single-predict / batched-per-utterance latency ratio is printed last.
@@ -26,7 +26,10 @@ from bench_batched_training import make_items, throughput
 def latency(config: str, n: int, batch: int) -> tuple[float, float]:
     from facialmmt.core import get_config, seed_everything
     from facialmmt.encoders import load_text_encoder
-    from facialmmt.train import build_model, evaluate, load_bundle, model_dims, predict, save_checkpoint
+    from facialmmt.features import model_dims
+    from facialmmt.checkpoint import build_model, save_checkpoint
+    from facialmmt.train import evaluate
+    from facialmmt.predict import load_bundle, predict
     cfg = get_config(config)
     seed_everything(0)
     tmp = tempfile.mkdtemp(prefix=f"bench_predict_{config}_")
@@ -57,7 +60,7 @@ def latency(config: str, n: int, batch: int) -> tuple[float, float]:
 def corpus_order(model, items, dims, batch):
     "Batched forward passes in the items' own order (what evaluate did before it batched by length)."
     import torch
-    from facialmmt.train import iter_batches
+    from facialmmt.features import iter_batches
     model.eval()
     with torch.no_grad():
         for b in iter_batches(items, batch, dims): torch.softmax(model(b)["logits"].float(), -1)
@@ -67,7 +70,8 @@ def train_rss(config: str, steps: int) -> dict:
     "Runs in the child process: peak RSS of a few training steps at the config's batch size."
     from facialmmt.core import get_config, seed_everything
     from facialmmt.encoders import load_text_encoder
-    from facialmmt.train import build_model, model_dims
+    from facialmmt.features import model_dims
+    from facialmmt.checkpoint import build_model
     cfg = get_config(config)
     seed_everything(0)
     _, te, _ = load_text_encoder(cfg.encoders)

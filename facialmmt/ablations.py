@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override,
+from .core import (Config, atomic_path, atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, override,
                             portable_path, resolve_path)
 
 # %% auto #0
-__all__ = ['TABLE5', 'TABLE4', 'Row', 'row_config', 'run_rows', 'ablation_table', 'write_table', 'run_ablations']
+__all__ = ['TABLE5', 'TABLE4', 'Row', 'row_config', 'chain_config', 'run_rows', 'ablation_table', 'write_table', 'run_ablations']
 
 # %% ../nbs/06_ablations.ipynb #ba8ff600
 @dataclass(frozen=True)
@@ -48,6 +48,14 @@ def row_config(base, row: Row, epochs: int | None = None):
     if epochs is not None: kw["train.epochs"] = int(epochs)
     return override(base, **kw)
 
+# %% ../nbs/06_ablations.ipynb #6b49bd56
+def chain_config(config, affwild=None) -> Config:
+    """The chain's base config: preset name or file `config`, with `data.affwild_root` set to `affwild` (portable path)
+    when given, as 05d's run sets it. The ablation rows and the case studies' full model are built from it."""
+    base = get_config(config)
+    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})
+    return base
+
 # %% ../nbs/06_ablations.ipynb #5ef2c0de
 def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="data/cache/features", device=None,
              epochs: int | None = None, progress: bool = False, dirs: dict | None = None) -> dict:
@@ -68,13 +76,13 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
 def ablation_table(rows, results: dict):
     "A DataFrame: row label, our weighted F1 mean ± std (n seeds), the paper's MELD number, config hash."
     import pandas as pd
-    from facialmmt.train import _ms, _pm
+    from facialmmt.reports import mean_std, fmt_pm
     recs = []
     for row in rows:
         r = results.get(row.id)
         if r is None: continue
-        s = _ms([m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()])   # the training reports' own mean ± std
-        recs.append({"Row": row.label, "Weighted F1 (ours)": _pm(s), "mean": s["mean"], "std": s["std"],
+        s = mean_std([m.get("test", {}).get("weighted_f1") for m in r["per_seed"].values()])   # the training reports' own mean ± std
+        recs.append({"Row": row.label, "Weighted F1 (ours)": fmt_pm(s), "mean": s["mean"], "std": s["std"],
                      "seeds": ",".join(map(str, r["seeds"])),
                      "Paper, MELD (orientation only)": "–" if row.paper is None else f"{row.paper:.2f}" + (f" ({row.paper_note})" if row.paper_note else ""),
                      "config_hash": r["config_hash"], "id": row.id})
@@ -82,7 +90,7 @@ def ablation_table(rows, results: dict):
 
 def write_table(df, out_dir, name: str, title: str, corpus_name: str) -> dict:
     "`<name>.csv`, `<name>.md` and a bar chart `<name>.png` (mean ± std over seeds) under `out_dir`."
-    from facialmmt.train import md_table
+    from facialmmt.reports import md_table
     out = resolve_path(out_dir); out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / f"{name}.csv", index=False)
     shown = df[["Row", "Weighted F1 (ours)", "seeds", "Paper, MELD (orientation only)", "config_hash"]]
@@ -111,8 +119,7 @@ def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0,
                   device=None, epochs=None, progress=False, full_dir=None, affwild=None) -> dict:
     """Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's
     folder; `affwild`: the Aff-Wild2 root the DFER rows train on (None: the config's, else `<corpus>/affwild`)."""
-    base = get_config(config)
-    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})
+    base = chain_config(config, affwild)
     corpus = resolve_path(corpus)
     root = resolve_path(out_dir) / "ablations"
     res5 = run_rows(TABLE5, base, corpus, stage1_dir, root, seeds, cache_dir, device, epochs, progress,

@@ -81,12 +81,11 @@ def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str,
 # %% ../nbs/07_case_studies.ipynb #6e648c5b
 def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/features", device="cpu", affwild=None) -> Path:
     """The full model's seed-0 checkpoint folder. A fresh clone has the committed metrics but no checkpoint: then the
-    full run's seeds that this checkout has not finished are trained first (`train.seed_state` decides)."""
-    from facialmmt.ablations import TABLE5, row_config
-    from facialmmt.train import run_experiment, run_inputs, seed_state
-    base = get_config(config)
-    if affwild: base = override(base, **{"data.affwild_root": portable_path(resolve_path(affwild))})   # as 05/06 set it
-    run, cfg = resolve_path(run), row_config(base, TABLE5[0])
+    full run's seeds that this checkout has not finished are trained first (`checkpoint.seed_state` decides)."""
+    from facialmmt.ablations import TABLE5, chain_config, row_config
+    from facialmmt.checkpoint import run_inputs, seed_state
+    from facialmmt.train import run_experiment
+    run, cfg = resolve_path(run), row_config(chain_config(config, affwild), TABLE5[0])   # the config 06 trains it with
     if seed_state(run / "seed0", run_inputs(override(cfg, **{"train.seed": 0}), corpus, stage1_dir)) != "finished":
         seeds = json.loads((run / "metrics.json").read_text())["seeds"] if (run / "metrics.json").exists() else [0]
         get_logger("facialmmt.case_studies").info(f"no checkpoint of this checkout under {run}/seed0: training seeds {seeds}")
@@ -99,7 +98,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
     chain's config: the full model is trained first if this checkout has no checkpoint of it (`ensure_full_model`)."""
     from facialmmt.data import group_dialogues, read_audio, read_meld
     from facialmmt.matching import load_face_sequence, load_stage1_meta
-    from facialmmt.train import load_bundle, predict
+    from facialmmt.predict import load_bundle, predict
     corpus, out_root = resolve_path(corpus), resolve_path(out_dir)
     abl = out_root / "ablations"
     import json

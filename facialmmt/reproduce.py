@@ -66,7 +66,7 @@ CHAIN: list[Step] = [
     Step("stage1", "03_matching.ipynb",
          lambda c: dict(corpus_root=str(c.corpus), stage1_out=str(c.stage1_dir), config_name=c.config, workers=c.workers,
                         report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
-    Step("train", "05_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
+    Step("train", "05d_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
          lambda c: dict(corpus=str(c.corpus), stage1=str(c.stage1_dir), config=c.config, seeds=",".join(map(str, c.seeds)),
                         device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
     Step("ablations", "06_ablations.ipynb",
@@ -256,7 +256,7 @@ def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[st
 def _train_section(reports: Path) -> list[str]:
     "Every training run under reports/train/ as rows of one Table-2-layout table (and one Table-3 table), + confusions."
     import pandas as pd
-    from facialmmt.train import md_table
+    from facialmmt.reports import md_table
     runs = sorted(p.parent for p in (reports / "train").glob("*/table2.csv"))
     if not runs: return ["### Stage 2: MARIO (Table 2 layout)", "", "*not generated (no run under `reports/train/`)*", ""]
     t2 = pd.concat([pd.read_csv(r / "table2.csv") for r in runs], ignore_index=True)

@@ -14,7 +14,8 @@ WORKER = textwrap.dedent('''
     import numpy as np, torch
     torch.set_num_threads(1)
     from facialmmt.core import get_config
-    from facialmmt.train import MermcItem, model_dims, run_experiment, train_one
+    from facialmmt.features import MermcItem, model_dims
+    from facialmmt.train import run_experiment, train_one
     out = sys.argv[1]
     cfg = get_config("tiny", **{"model.modalities": "av", "train.epochs": 2, "train.batch_size": 4,
                                 "dfer.batch_size": 8, "dfer.img_size": 28, "dfer.embed_dim": 16,

@@ -14,7 +14,8 @@ import torch
 import torch.nn as nn
 
 from facialmmt.core import get_config
-from facialmmt.train import MermcItem, model_dims, train_one
+from facialmmt.features import MermcItem, model_dims
+from facialmmt.train import train_one
 
 K = 3                  # classes carried by the label-carrying modality
 N = {"train": 96, "dev": 30, "test": 45}

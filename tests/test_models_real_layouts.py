@@ -65,13 +65,25 @@ def test_key_maps_are_inverse_and_layouts_detected(src):
     assert microsoft_to_timm("output_layer.2.weight") is None and microsoft_to_timm("head.weight") is None
 
 
-@pytest.mark.parametrize("layout", ["timm", "authors"])
-def test_checkpoint_loads_exactly_at_224(src, tmp_path, layout):
+@pytest.fixture(params=["timm", "authors"])
+def layout_ckpt(request, src, tmp_path):
+    "(layout, file): `src`'s backbone saved as a timm safetensors file or as the authors' Swin_tiny_Ms-Celeb-1M.pt."
+    layout = request.param
     f = tmp_path / ("swin.safetensors" if layout == "timm" else "Swin_tiny_Ms-Celeb-1M.pt")
     (_timm_checkpoint if layout == "timm" else _authors_checkpoint)(src, f)
-    dst = DFERModel(_dcfg(224))
+    return layout, f
+
+
+def _load_into(src, f, img_size):
+    "A fresh DFERModel at `img_size` with `f` loaded: (model, load report, src's backbone weights, the loaded ones)."
+    dst = DFERModel(_dcfg(img_size))
     rep = load_pretrained_backbone(dst, f)
-    want, got = src.backbone.state_dict(), dst.backbone.state_dict()
+    return dst, rep, src.backbone.state_dict(), dst.backbone.state_dict()
+
+
+def test_checkpoint_loads_exactly_at_224(src, layout_ckpt):
+    layout, f = layout_ckpt
+    dst, rep, want, got = _load_into(src, f, 224)
     assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
     assert rep["loaded"] == len(want) and not rep["missing"] and not rep["unexpected"] and not rep["interpolated"]
     if layout == "timm":
@@ -89,13 +101,9 @@ def test_checkpoint_loads_exactly_at_224(src, tmp_path, layout):
         assert dst(torch.randint(0, 255, (2, 64, 64, 3), dtype=torch.uint8))[1].shape == (2, 7)
 
 
-@pytest.mark.parametrize("layout", ["timm", "authors"])
-def test_checkpoint_at_224_loads_into_112_with_interpolated_stage4_tables(src, tmp_path, layout):
-    f = tmp_path / ("w.safetensors" if layout == "timm" else "w.pt")
-    (_timm_checkpoint if layout == "timm" else _authors_checkpoint)(src, f)
-    dst = DFERModel(_dcfg(112))
-    rep = load_pretrained_backbone(dst, f)
-    want, got = src.backbone.state_dict(), dst.backbone.state_dict()
+def test_checkpoint_at_224_loads_into_112_with_interpolated_stage4_tables(src, layout_ckpt):
+    layout, f = layout_ckpt
+    dst, rep, want, got = _load_into(src, f, 112)
     tables = [k for k in want if k.startswith("layers.3.") and k.endswith("relative_position_bias_table")]
     assert len(rep["interpolated"]) == len(tables) == 2          # only stage 4's window changes (7 -> 4)
     for k in want:
@@ -183,7 +191,7 @@ def test_swin_from_the_hf_cache_and_missing_paper_swin(src, tmp_path, monkeypatc
 def test_text_dims_follow_the_encoder_and_roberta_large_resolution(tmp_path, monkeypatch):
     "A RoBERTa-large-shaped folder (tiny random weights, 48-d here) sets text_dim; MARIO projects it to model.hidden."
     from transformers import RobertaConfig, RobertaModel
-    from facialmmt.train import build_model
+    from facialmmt.checkpoint import build_model
     import huggingface_hub.constants as C
     torch.manual_seed(0)
     rc = RobertaConfig(vocab_size=60, hidden_size=48, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
@@ -262,30 +270,30 @@ def test_inception_resnet_v1_in_facenet_layout(tmp_path):
 
 def test_feature_cache_key_follows_the_model_actually_used(tmp_path, monkeypatch):
     "Same config, another installed frame model: another feature-cache key, so fallback features are never reused."
-    from facialmmt import train
+    from facialmmt import features
     w = tmp_path / "casia.pt"; w.write_bytes(b"x")
     cfg = get_config("cpu", **{"encoders.frame_model": str(w)})
     stand_in = tmp_path / "pkgs"; (stand_in / "facenet_pytorch").mkdir(parents=True)
     (stand_in / "facenet_pytorch" / "__init__.py").write_text("")
-    train._FEATURE_MODELS.clear()
+    features._FEATURE_MODELS.clear()
     # facenet-pytorch "not installed" (whether or not it is): the frame model falls back to dlib
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a, _f=importlib.util.find_spec: None if n == "facenet_pytorch" else _f(n, *a))
-    before = train.feature_config(cfg)
+    before = features.feature_config(cfg)
     fb = used_models(cfg.encoders, "v")[0]
     assert fb["fallback_for"] == str(w) and "dlib" in fb["used"]
     monkeypatch.undo()                                   # facenet-pytorch "installed": the requested model now runs
     monkeypatch.syspath_prepend(str(stand_in))
-    train._FEATURE_MODELS.clear()
-    after = train.feature_config(cfg)
+    features._FEATURE_MODELS.clear()
+    after = features.feature_config(cfg)
     real = used_models(cfg.encoders, "v")[0]
     assert "fallback_for" not in real and real["source"] == "path" and real["sha256"] == __import__("hashlib").sha256(b"x").hexdigest()[:12]
     assert before["models"] != after["models"] and {k: v for k, v in before.items() if k != "models"} == {k: v for k, v in after.items() if k != "models"}
-    train._FEATURE_MODELS.clear()
+    features._FEATURE_MODELS.clear()
 
 
 def test_report_header_names_the_models_used(tmp_path):
     from facialmmt.core import EMOTIONS
-    from facialmmt.train import summarize, write_reports
+    from facialmmt.reports import summarize, write_reports
     models = used_models(get_config("cpu", **{"encoders.text_model": "roberta-large"}).encoders, "tav")
     per_seed = {"0": {"test": {"weighted_f1": 50.0, "per_class_f1": {e: 50.0 for e in EMOTIONS}, "confusion": np.eye(7).tolist()}}}
     result = {"config": "cpu", "config_hash": "abc", "seeds": [0], "corpus_name": "synmeld-tiny-s0", "per_seed": per_seed,
@@ -313,7 +321,8 @@ def test_paper_runs_on_random_models_in_their_real_layouts(tmp_path, monkeypatch
     import importlib.util as iu
     import huggingface_hub.constants as C
     from facialmmt.encoders import load_audio_featurizer
-    from facialmmt.train import MermcItem, build_model, collate_mermc
+    from facialmmt.features import MermcItem, collate_mermc
+    from facialmmt.checkpoint import build_model
     spec = iu.spec_from_file_location("rrl", Path(__file__).parents[1] / "bench" / "random_real_layouts.py")
     rrl = iu.module_from_spec(spec); spec.loader.exec_module(rrl)
     res = rrl.main([str(tmp_path / "models"), "--small"])

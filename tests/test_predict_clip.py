@@ -26,7 +26,8 @@ def _run(*args, timeout=600):
 def _train(tmp: Path, modalities: str) -> Path:
     "A 1-epoch tiny checkpoint of `modalities` (random features of the sizes the featurizers give at predict time)."
     from facialmmt.core import get_config
-    from facialmmt.train import Extractors, MermcItem, model_dims, run_experiment
+    from facialmmt.features import Extractors, MermcItem, model_dims
+    from facialmmt.train import run_experiment
     cfg = get_config("tiny", **{"model.modalities": modalities, "train.epochs": 1, "train.batch_size": 4, "dfer.batch_size": 8,
                                 "dfer.img_size": 28, "dfer.embed_dim": 16, "dfer.depths": [1, 1], "dfer.num_heads": [1, 2],
                                 "dfer.window_size": 7})

@@ -126,7 +126,7 @@ def test_train_dfer_asked_without_set_names_the_path(real_layout, tmp_path):
 
 
 def _toy_items(n, split, rng):
-    from facialmmt.train import MermcItem
+    from facialmmt.features import MermcItem
     return [MermcItem(f"{split}/dia{i}_utt0", i % 7, np.arange(3), rng.normal(size=(5 + i % 4, 8)).astype(np.float16),
                       rng.normal(size=(2 + i % 3, 6)).astype(np.float16), rng.integers(0, 255, (2 + i % 3, 28, 28, 3), dtype=np.uint8))
             for i in range(n)]
@@ -140,7 +140,8 @@ def _toy_cfg(**kw):
 
 
 def test_no_dev_split_selects_last_epoch(tmp_path):
-    from facialmmt.train import model_dims, run_experiment
+    from facialmmt.features import model_dims
+    from facialmmt.train import run_experiment
     rng = np.random.default_rng(0)
     cfg = _toy_cfg()
     splits = {"train": _toy_items(14, "train", rng), "test": _toy_items(6, "test", rng)}   # no dev split
@@ -157,7 +158,8 @@ def test_no_dev_split_selects_last_epoch(tmp_path):
 
 
 def test_dfer_off_by_config_is_stated(tmp_path):
-    from facialmmt.train import model_dims, run_experiment
+    from facialmmt.features import model_dims
+    from facialmmt.train import run_experiment
     rng = np.random.default_rng(1)
     cfg = _toy_cfg(**{"model.use_dfer": False, "train.epochs": 1})
     splits = {"train": _toy_items(8, "train", rng), "dev": _toy_items(4, "dev", rng), "test": _toy_items(4, "test", rng)}
@@ -185,13 +187,14 @@ def test_extract_test_split_without_train_folder(tmp_path):
 
 def test_predict_vision_model_without_stage1_runs_stage1(real_layout, tmp_path):
     "A vision model asked for a MELD key with no stage-1 folder: stage 1 runs for that clip and the output says so."
-    from facialmmt.train import Extractors, model_dims, run_experiment
+    from facialmmt.features import Extractors, model_dims
+    from facialmmt.train import run_experiment
     m, _ = real_layout
     rng = np.random.default_rng(2)
     cfg = _toy_cfg(**{"model.modalities": "v", "train.epochs": 1})
     ex = Extractors(cfg)
     da, dv = int(ex.audio.dim), int(ex.face.frame_dim)      # the featurizers predict will use
-    from facialmmt.train import MermcItem
+    from facialmmt.features import MermcItem
     items = lambda n, s: [MermcItem(f"{s}/dia{i}_utt0", i % 7, np.arange(3), rng.normal(size=(4, da)).astype(np.float16),
                                     rng.normal(size=(3, dv)).astype(np.float16), rng.integers(0, 255, (3, 28, 28, 3), dtype=np.uint8))
                           for i in range(n)]

@@ -199,7 +199,7 @@ class TinyText(nn.Module):
 
 
 def _fake(n, seed, prefix):
-    from facialmmt.train import MermcItem
+    from facialmmt.features import MermcItem
     rng = np.random.default_rng(seed); items = []
     for i in range(n):
         y = int(rng.integers(0, 7)); la, lv = int(rng.integers(0, 20)), int(rng.integers(0, 6))
@@ -211,7 +211,8 @@ def _fake(n, seed, prefix):
 
 @pytest.fixture(scope="module")
 def toy():
-    from facialmmt.train import model_dims, train_one
+    from facialmmt.features import model_dims
+    from facialmmt.train import train_one
     cfg = get_config("tiny", **{"train.epochs": 3, "train.batch_size": 4, "train.lr": 1e-3, "dfer.batch_size": 16,
                                 "dfer.embed_dim": 32, "dfer.depths": [1, 1, 1, 1], "dfer.num_heads": [1, 2, 4, 8]})
     splits = {"train": _fake(16, 0, "train"), "dev": _fake(8, 1, "dev"), "test": _fake(8, 2, "test")}
@@ -296,6 +297,6 @@ def test_kill_while_writing_new_generation_resumes_from_previous(toy, toy_states
     os.replace(last, t / "ckpt" / "last.prev")
     last.mkdir()
     shutil.copy2(t / "ckpt" / "last.prev" / "model.safetensors", last / "model.safetensors")
-    from facialmmt.train import find_train_state
+    from facialmmt.checkpoint import find_train_state
     assert find_train_state(last) == t / "ckpt" / "last.prev"
     _same_run(toy.run(t), full, t, d / "full")

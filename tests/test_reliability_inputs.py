@@ -122,7 +122,8 @@ def test_long_text_build_text_input(text_model):
 
 
 def _bundle(tmp_path, text_model, **ov):
-    from facialmmt.train import build_model, load_bundle, save_checkpoint
+    from facialmmt.checkpoint import build_model, save_checkpoint
+    from facialmmt.predict import load_bundle
     cfg = get_config("tiny", **ov)
     _, te = text_model
     dims = {"text_dim": te.dim, "audio_dim": 80, "frame_dim": 128, "max_audio_len": 48, "max_vision_len": 14}
@@ -132,7 +133,7 @@ def _bundle(tmp_path, text_model, **ov):
 
 
 def test_long_and_empty_text_predict(tmp_path, text_model):
-    from facialmmt.train import load_bundle, predict
+    from facialmmt.predict import load_bundle, predict
     ck, cfg, dims = _bundle(tmp_path, text_model, **{"encoders.text_max_len": 1000})
     b = load_bundle(ck)
     for inp in ({"texts": [LONG, "", LONG], "target": 1}, {"texts": [LONG], "target": 0}, {"texts": [""], "target": 0},
@@ -144,7 +145,7 @@ def test_long_and_empty_text_predict(tmp_path, text_model):
 
 def test_predict_nonfinite_input_named(tmp_path, text_model):
     "NaN/inf in the features handed to predict: a clear error naming the utterance, not NaN probabilities."
-    from facialmmt.train import load_bundle, predict
+    from facialmmt.predict import load_bundle, predict
     ck, cfg, dims = _bundle(tmp_path, text_model)
     b = load_bundle(ck)
     a = np.zeros((5, 80), np.float32); a[2, 1] = np.nan
@@ -172,7 +173,8 @@ def _mini_corpus(tmp_path, tiny, edit=None, splits=("train", "dev", "test")):
 
 def test_empty_utterance_text_training_prep(tmp_path, tiny, text_model):
     "An empty utterance: tokenised to the special tokens only, its features prepared, the model gives finite logits."
-    from facialmmt.train import collate_mermc, build_model, model_dims, prepare_items
+    from facialmmt.features import collate_mermc, model_dims, prepare_items
+    from facialmmt.checkpoint import build_model
     from facialmmt.data import group_dialogues
     cfg = get_config("tiny", **{"model.modalities": "ta"})
     tok, te = text_model
@@ -200,7 +202,7 @@ def test_empty_utterance_text_training_prep(tmp_path, tiny, text_model):
 def test_nonfinite_cached_feature(tmp_path, tiny, bad):
     "A cache entry corrupted on disk: preparing again is a clear error naming the utterance and the cache file."
     from facialmmt.data import group_dialogues
-    from facialmmt.train import prepare_items
+    from facialmmt.features import prepare_items
     cfg = get_config("tiny", **{"model.modalities": "a"})
     utts = read_meld(tiny, ["train"])["train"]
     dia = group_dialogues(utts)[utts[0].dialogue_id]
@@ -245,7 +247,7 @@ def test_library_folder_with_non_image_files(tmp_path):
 
 # ---------------------------------------------------------------- checkpoints: other config, corrupted
 def test_checkpoint_from_another_config(tmp_path, text_model):
-    from facialmmt.train import load_checkpoint
+    from facialmmt.checkpoint import load_checkpoint
     ck, cfg, _ = _bundle(tmp_path, text_model)
     _, te = text_model
     other = override(cfg, **{"model.hidden": 48, "model.modalities": "ta", "encoders.audio_model": "other-audio",
@@ -259,7 +261,8 @@ def test_checkpoint_from_another_config(tmp_path, text_model):
 @pytest.mark.parametrize("how", ["truncated", "truncated_no_hash", "empty", "missing"])
 def test_corrupted_checkpoint(tmp_path, text_model, how):
     "Truncated / empty / missing model.safetensors: a clear error naming the file, from load_checkpoint and load_bundle."
-    from facialmmt.train import load_bundle, load_checkpoint
+    from facialmmt.checkpoint import load_checkpoint
+    from facialmmt.predict import load_bundle
     ck, cfg, _ = _bundle(tmp_path, text_model)
     _, te = text_model
     w = ck / "model.safetensors"; raw = w.read_bytes()
@@ -325,7 +328,7 @@ def test_stage1_summary_records_skipped_rows(tmp_path, tiny, s1cfg):
 
 def test_unknown_label_and_duplicate_key_training(tmp_path, tiny, caplog):
     "Training data prep (prepare_run reads with on_error='record'): the bad rows are left out, logged, keys stay unique."
-    from facialmmt.train import prepare_run
+    from facialmmt.features import prepare_run
     cfg = get_config("tiny", **{"model.modalities": "a"})
     root = _mini_corpus(tmp_path, tiny, _bad_rows)
     with open(tiny / "train_sent_emo.csv", newline="") as f: orig = list(csv.reader(f))[1:]

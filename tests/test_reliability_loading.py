@@ -85,7 +85,8 @@ def test_checkpoint_is_safetensors_plus_json(tmp_path):
     "A saved checkpoint folder holds model.safetensors (readable without pickle) and model.json (config, arch, dims, hash)."
     from safetensors import safe_open
     from facialmmt.core import config_from_dict, config_hash, get_config
-    from facialmmt.train import arch_config, build_model, save_checkpoint, save_train_state, make_optimizers
+    from facialmmt.checkpoint import arch_config, build_model, save_checkpoint, save_train_state
+    from facialmmt.train import make_optimizers
     cfg = get_config("tiny", **{"model.modalities": "av"})
     dims = {"text_dim": 1, "audio_dim": 6, "frame_dim": 5, "max_audio_len": 8, "max_vision_len": 4}
     torch.manual_seed(0)

@@ -5,7 +5,8 @@ import shutil
 
 from facialmmt.core import get_config
 from facialmmt.synth import ensure_corpus
-from facialmmt.train import corpus_fingerprint, run_experiment
+from facialmmt.checkpoint import corpus_fingerprint
+from facialmmt.train import run_experiment
 
 
 def _cfg():
@@ -43,3 +44,19 @@ def test_config_meld_root_names_the_corpus(tmp_path):
     cfg = get_config("tiny", **{"data.meld_root": str(tmp_path / "no_such_MELD")})
     with pytest.raises(FileNotFoundError, match="data.meld_root"):
         run_experiment(cfg, None, None, tmp_path / "out", seeds=[0], progress=False)
+
+
+def test_run_inputs_are_resolved_once_per_run_not_per_seed(tmp_path, monkeypatch):
+    # the models (hashing weight files) and the corpus / stage-1 fingerprints do not depend on the seed
+    import facialmmt.checkpoint as ck
+    calls = []
+    real = ck.corpus_fingerprint
+    monkeypatch.setattr(ck, "corpus_fingerprint", lambda c: calls.append(c) or real(c))
+    out = tmp_path / "runs" / "t"
+    r = run_experiment(_cfg(), ensure_corpus(preset="tiny", seed=0), None, out, seeds=[0, 1], cache_dir=tmp_path / "cache",
+                       progress=False)
+    assert len(calls) == 1, f"corpus fingerprinted {len(calls)} times for 2 seeds"
+    recs = [json.loads((out / f"seed{s}" / "ckpt" / "local_run.json").read_text())["inputs"] for s in (0, 1)]
+    assert recs[0]["config_hash"] != recs[1]["config_hash"]            # the seed is part of each seed's config hash
+    assert {k: v for k, v in recs[0].items() if k != "config_hash"} == {k: v for k, v in recs[1].items() if k != "config_hash"}
+    assert sorted(r["per_seed"]) == ["0", "1"]

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from facialmmt.core import get_config, override
-from facialmmt.train import (MermcItem, build_model, load_checkpoint, model_dims, predict, ModelBundle,
-                             save_checkpoint, train_main, predict_main)
+from facialmmt.features import MermcItem, model_dims
+from facialmmt.checkpoint import build_model, load_checkpoint, save_checkpoint
+from facialmmt.train import train_main
+from facialmmt.predict import predict, ModelBundle, predict_main
 
 
 class _Text(torch.nn.Module):
