@@ -53,8 +53,10 @@ class DataConfig:
     "Where the corpora are and how clips are sampled."
     meld_root: str | None = None        # real MELD (train/dev/test CSVs + per-split clip folders); None -> SynMELD
     affwild_root: str | None = None     # real Aff-Wild2 expression set; None -> SynMELD's DFER set
+    synth_root: str = "data/synmeld"    # where SynMELD is generated (relative paths resolve against the project root)
     synth_preset: str = "default"
     synth_seed: int = 0
+    fps: float = 6.0                    # frames sampled per second of clip (the paper samples with FFmpeg)
     sample_rate: int = 16000            # mono audio rate
     face_size: int = 112                # aligned face crop side, pixels
 
@@ -180,12 +182,8 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 # %% ../nbs/00_core.ipynb #9ec8cfcb
-_RETIRED = {"config.data": ("synth_root", "fps")}   # removed fields nothing read (stage 1 samples at stage1.fps): configs
-                                                    # saved before (checkpoints' model.json) still load, without them
-
 def _build(cls, d: dict, where: str):
     if not isinstance(d, dict): raise TypeError(f"{where}: expected a mapping, got {type(d).__name__}")
-    d = {k: v for k, v in d.items() if k not in _RETIRED.get(where, ())}
     names = {f.name: f for f in fields(cls)}
     unknown = sorted(set(d) - set(names))
     if unknown: raise KeyError(f"{where}: unknown config key(s) {unknown}; known: {sorted(names)}")
