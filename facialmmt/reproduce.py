@@ -176,6 +176,11 @@ def _heading_tests(cells) -> list[bool]:
 def is_test_cell(cell) -> bool:
     return TEST_TAG in cell.get("metadata", {}).get("tags", [])
 
+def _test_cells(cells) -> list[bool]:
+    "Per cell: does the chain leave it out? Tagged `test`; in a notebook without any tagged cell, under `## Tests`."
+    tagged = [is_test_cell(c) for c in cells]
+    return tagged if any(tagged) else _heading_tests(cells)
+
 def chain_notebook(path, with_tests: bool = False):
     """The notebook as the chain executes it: without its cells tagged `test` (which `make test` runs; the chain is the
     job, not the test suite), so a test can sit beside the code it checks. Fallback for a notebook that has no tagged
@@ -183,9 +188,7 @@ def chain_notebook(path, with_tests: bool = False):
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
     if with_tests: return nb
-    drop = [is_test_cell(c) for c in nb.cells]
-    if not any(drop): drop = _heading_tests(nb.cells)
-    nb.cells = [c for c, d in zip(nb.cells, drop) if not d]
+    nb.cells = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if not t]
     return nb
 
 def tag_test_cells(path, write: bool = True) -> int:
@@ -406,27 +409,33 @@ def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
     return out
 
 def merge_outputs(source_nb, executed_nb):
-    """The source notebook with the executed copy's outputs: each source cell takes the outputs of the executed cell with
-    the same source; papermill's injected-parameters cell is shown after the `parameters` cell. Returns (nb, cells filled)."""
-    import copy
+    """The source notebook with the executed copy's outputs. Its code cells that the chain runs (test cells left out) are aligned by source (difflib): a cell with
+    the same source takes its outputs; in a block edited since the run, cells pair by position when the block has as
+    many cells on both sides (their outputs are the run's). Papermill's injected-parameters cell is shown after the
+    `parameters` cell. Returns (notebook, cells given outputs, of which edited since the run)."""
+    import copy, difflib
     nb = copy.deepcopy(source_nb)
-    done = {}
-    for c in executed_nb.cells:
-        if c.cell_type == "code" and c.get("outputs"): done.setdefault(c.source.strip(), c)
-    injected = [c for c in executed_nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    cells, n = [], 0
+    inj = lambda c: "injected-parameters" in c.metadata.get("tags", [])
+    src = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if c.cell_type == "code" and not t]   # as the chain ran it
+    ex = [c for c in executed_nb.cells if c.cell_type == "code" and not inj(c)]
+    sm = difflib.SequenceMatcher(None, [c.source.strip() for c in src], [c.source.strip() for c in ex], autojunk=False)
+    n = changed = 0
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+            for s, e in zip(src[i1:i2], ex[j1:j2]):
+                s.outputs, s.execution_count = copy.deepcopy(e.get("outputs", [])), e.get("execution_count")
+                if s.outputs: n += 1; changed += op == "replace"
+    cells = []
     for c in nb.cells:
         cells.append(c)
-        e = done.get(c.source.strip()) if c.cell_type == "code" else None
-        if e is not None:
-            c.outputs, c.execution_count = copy.deepcopy(e.outputs), e.get("execution_count"); n += 1
-        if "parameters" in c.metadata.get("tags", []): cells += copy.deepcopy(injected)
+        if "parameters" in c.metadata.get("tags", []): cells += [copy.deepcopy(c) for c in executed_nb.cells if inj(c)]
     nb.cells = cells
-    return nb, n
+    return nb, n, changed
 
 def docs_sources(build, published=None) -> dict[str, int]:
     """nbs/ copied to `build` with the published executed outputs merged in (`published`: default
-    reports/notebooks/); returns, per notebook that had a published copy, how many cells got outputs."""
+    reports/notebooks/); returns, per notebook that had a published copy, how many cells got outputs (and says
+    how many of them were edited after that run: rerun the chain to refresh them)."""
     import shutil, nbformat
     root = project_root()
     build, published = resolve_path(build), resolve_path(published or root / "reports" / "notebooks")
@@ -436,9 +445,10 @@ def docs_sources(build, published=None) -> dict[str, int]:
     for f in sorted(build.glob("*.ipynb")):
         pub = published / f.name
         if not pub.exists(): continue
-        nb, n = merge_outputs(nbformat.read(str(f), as_version=4), nbformat.read(str(pub), as_version=4))
+        nb, n, changed = merge_outputs(nbformat.read(str(f), as_version=4), nbformat.read(str(pub), as_version=4))
         nbformat.write(nb, str(f))
         filled[f.name] = n
+        if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
     return filled
 
 def build_docs(out=None, engine: str = "auto", published=None) -> Path:
