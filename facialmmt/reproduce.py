@@ -388,6 +388,15 @@ def _portable_text(s: str) -> str:
     root = str(project_root())
     return s.replace(root + "/", "").replace(root, ".")
 
+def _join_streams(outputs: list) -> list:
+    "Consecutive outputs of one stream joined into one (papermill records each logged line as its own output)."
+    out = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream" and out[-1]["name"] == o["name"]:
+            out[-1]["text"] += o["text"]
+        else: out.append(o)
+    return out
+
 def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
     """Copy a run's executed notebooks (`NN_<notebook>.ipynb`) to `dest/<notebook>.ipynb`, with paths inside the
     checkout made relative; `complete` (the whole chain ran): remove published notebooks this run did not produce."""
@@ -399,6 +408,7 @@ def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
         nb = nbformat.read(str(f), as_version=4)
         for c in nb.cells:
             if "injected-parameters" in c.metadata.get("tags", []): c.source = _portable_text(c.source)
+            if c.cell_type == "code": c.outputs = _join_streams(c.outputs)
         if "papermill" in nb.metadata:
             nb.metadata["papermill"] = json.loads(_portable_text(json.dumps(nb.metadata["papermill"])))
         target = dest / f.name[3:]
