@@ -23,7 +23,7 @@ log = get_logger("facialmmt.reproduce")
 __all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'headline_numbers',
            'compare_numbers', 'format_comparison', 'make_context', 'is_test_cell', 'chain_notebook', 'tag_test_cells',
            'run_chain', 'write_results_summary', 'refresh_readme', 'reproduce_main', 'publish_notebooks',
-           'merge_outputs', 'docs_sources', 'build_docs']
+           'merge_outputs', 'trim_stream', 'docs_sources', 'build_docs']
 
 # %% ../nbs/08_reproduce.ipynb #04711fb8
 @dataclass
@@ -442,9 +442,16 @@ def merge_outputs(source_nb, executed_nb):
     nb.cells = cells
     return nb, n, changed
 
-def docs_sources(build, published=None) -> dict[str, int]:
+def trim_stream(text: str, keep: int = 15) -> str:
+    "A long log for a web page: its first and last `keep` lines, and how many were left out between them."
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= 2 * keep + 1: return text
+    return "".join(lines[:keep] + [f"… {len(lines) - 2 * keep} lines left out here (the published notebook has them all) …\n"] + lines[-keep:])
+
+def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
     """nbs/ copied to `build` with the published executed outputs merged in (`published`: default
-    reports/notebooks/); returns, per notebook that had a published copy, how many cells got outputs (and says
+    reports/notebooks/); a stream output (a training log) keeps its first and last `keep_lines` lines on the page.
+    Returns, per notebook that had a published copy, how many cells got outputs (and says
     how many of them were edited after that run: rerun the chain to refresh them)."""
     import shutil, nbformat
     root = project_root()
@@ -456,6 +463,9 @@ def docs_sources(build, published=None) -> dict[str, int]:
         pub = published / f.name
         if not pub.exists(): continue
         nb, n, changed = merge_outputs(nbformat.read(str(f), as_version=4), nbformat.read(str(pub), as_version=4))
+        for c in nb.cells:
+            for o in c.get("outputs", []):
+                if o.get("output_type") == "stream": o["text"] = trim_stream(o["text"], keep_lines)
         nbformat.write(nb, str(f))
         filled[f.name] = n
         if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
