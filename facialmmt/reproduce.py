@@ -408,8 +408,15 @@ def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
         nb = nbformat.read(str(f), as_version=4)
         for c in nb.cells:
             if "injected-parameters" in c.metadata.get("tags", []): c.source = _portable_text(c.source)
-            if c.cell_type == "code": c.outputs = _join_streams(c.outputs)
+            if c.cell_type != "code": continue
+            c.outputs = _join_streams(c.outputs)
+            for o in c.outputs:
+                if o.get("output_type") == "stream": o["text"] = _portable_text(o["text"])
+                for k in ("text/plain", "text/markdown"):
+                    if k in o.get("data", {}): o["data"][k] = _portable_text(o["data"][k])
         if "papermill" in nb.metadata:
+            pm_meta = nb.metadata["papermill"]   # the chain passes the notebook itself: keep its name, not a second copy
+            if not isinstance(pm_meta.get("input_path"), (str, type(None))): pm_meta["input_path"] = f"nbs/{f.name[3:]}"
             nb.metadata["papermill"] = json.loads(_portable_text(json.dumps(nb.metadata["papermill"])))
         target = dest / f.name[3:]
         atomic_write_text(target, nbformat.writes(nb) + "\n")
