@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install test test-slow reproduce readme clean-nbs bench
+.PHONY: install test test-slow reproduce readme docs clean-nbs bench
 
 $(BIN)/.installed: setup.py settings.ini constraints.txt
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,13 @@ reproduce: install
 
 readme: install
 	$(BIN)/jupyter nbconvert --to markdown --execute nbs/index.ipynb --output-dir . --output README
+
+# The documentation site in _docs/ (git-ignored): nbs/ with the outputs of the notebooks the last run published in
+# reports/notebooks/ put in. DOCS_ENGINE: auto (Quarto via nbdev_docs when `quarto` is installed, else nbconvert HTML),
+# quarto (fail without it) or nbconvert. Quarto is not installed by `make install`: see setup.py's "docs" extra.
+DOCS_ENGINE ?= auto
+docs: install
+	$(BIN)/python -c "from facialmmt.reproduce import build_docs; print(build_docs(engine='$(DOCS_ENGINE)'))"
 
 bench: install
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -44,7 +44,10 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["facialmmt", "facialmmt.*"]),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={"dev": dev_requirements},
+    # "docs": Quarto for `make docs DOCS_ENGINE=quarto` (nbdev_docs renders with it). Not in "dev": the quarto-cli
+    # package is an sdist that downloads the Quarto binary from GitHub when it is built, which fails on a machine that
+    # reaches only package registries (this project's); `make docs` falls back to nbconvert HTML without it.
+    extras_require={"dev": dev_requirements, "docs": ["quarto-cli"]},
     entry_points={"console_scripts": [cfg["console_scripts"]], "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )

@@ -20,9 +20,10 @@ from .core import (atomic_write_json, atomic_write_text, config_hash, get_config
 log = get_logger("facialmmt.reproduce")
 
 # %% auto #0
-__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'RunContext', 'Step', 'headline_numbers', 'compare_numbers',
-           'format_comparison', 'make_context', 'chain_notebook', 'run_chain', 'write_results_summary',
-           'refresh_readme', 'reproduce_main']
+__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'headline_numbers',
+           'compare_numbers', 'format_comparison', 'make_context', 'is_test_cell', 'chain_notebook', 'tag_test_cells',
+           'run_chain', 'write_results_summary', 'refresh_readme', 'reproduce_main', 'publish_notebooks',
+           'merge_outputs', 'trim_stream', 'docs_sources', 'build_docs']
 
 # %% ../nbs/08_reproduce.ipynb #04711fb8
 @dataclass
@@ -161,19 +162,46 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
                                                        "reports" if preset == "default" else f"reports/{preset}")),
                       device=device, synth=synth, workers=workers, tests=tests)
 
+TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
+
+def _heading_tests(cells) -> list[bool]:
+    "Per cell: is it inside a `## Tests…` section (a level-2 heading starting with 'Tests', up to the next level-2 heading)?"
+    out, in_tests = [], False
+    for c in cells:
+        if c.cell_type == "markdown" and c.source.startswith("## "):
+            in_tests = c.source[3:].lstrip().lower().startswith("tests")
+        out.append(in_tests)
+    return out
+
+def is_test_cell(cell) -> bool:
+    return TEST_TAG in cell.get("metadata", {}).get("tags", [])
+
+def _test_cells(cells) -> list[bool]:
+    "Per cell: does the chain leave it out? Tagged `test`; in a notebook without any tagged cell, under `## Tests`."
+    tagged = [is_test_cell(c) for c in cells]
+    return tagged if any(tagged) else _heading_tests(cells)
+
 def chain_notebook(path, with_tests: bool = False):
-    """The notebook as the chain executes it: without its `## Tests…` sections (a level-2 heading starting with
-    "Tests" up to the next level-2 heading), which `make test` runs; the chain is the job, not the test suite."""
+    """The notebook as the chain executes it: without its cells tagged `test` (which `make test` runs; the chain is the
+    job, not the test suite), so a test can sit beside the code it checks. Fallback for a notebook that has no tagged
+    cell yet: its `## Tests…` sections are dropped by heading text (`tag_test_cells` converts them to tags)."""
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
     if with_tests: return nb
-    keep, in_tests = [], False
-    for c in nb.cells:
-        if c.cell_type == "markdown" and c.source.startswith("## "):
-            in_tests = c.source[3:].lstrip().lower().startswith("tests")
-        if not in_tests: keep.append(c)
-    nb.cells = keep
+    nb.cells = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if not t]
     return nb
+
+def tag_test_cells(path, write: bool = True) -> int:
+    """Tag `test` every untagged cell under a `## Tests…` heading (the heading included); returns how many it tagged.
+    Idempotent; nbdev_clean keeps cell tags (settings.ini allowed_cell_metadata_keys = tags)."""
+    import nbformat
+    nb = nbformat.read(str(path), as_version=4)
+    n = 0
+    for c, t in zip(nb.cells, _heading_tests(nb.cells)):
+        if t and not is_test_cell(c):
+            c.metadata.setdefault("tags", []).append(TEST_TAG); n += 1
+    if write and n: nbformat.write(nb, str(path))
+    return n
 
 def _portable(params: dict) -> dict:
     "Parameters as the run record stores them: absolute paths inside the checkout made relative to it."
@@ -221,6 +249,7 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     print(format_comparison(record["reference"]), flush=True)
     atomic_write_json(run_dir / "run.json", record)
     atomic_write_json(ctx.reports / "last_run.json", record)
+    publish_notebooks(run_dir, ctx.reports / "notebooks", complete=steps is None)
     write_results_summary(ctx.reports, record)
     if ctx.reports == project_root() / "reports" and (steps is None):
         try: refresh_readme()
@@ -273,6 +302,16 @@ def _train_section(reports: Path) -> list[str]:
         if (r / "confusion.png").exists(): out += [f"![{r.name}]({rel(r / 'confusion.png')})", ""]
     return out
 
+def _notebooks_section(reports: Path) -> list[str]:
+    "Links to the chain's executed notebooks as published in `<reports>/notebooks/` (nothing when none is there)."
+    nbs = sorted((reports / "notebooks").glob("*.ipynb"))
+    if not nbs: return []
+    rel = lambda p: p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
+    return ["### The executed notebooks", "",
+            "Each stage's notebook as this run executed it, every table and figure in place (open in JupyterLab, or "
+            "`make docs` for the documentation site built from them): " +
+            ", ".join(f"[{p.stem}]({rel(p)})" for p in nbs) + ".", ""]
+
 def _reference_line(c: dict | None) -> str:
     "One README line: how the run's headline numbers compare with the reference it was checked against."
     if not c: return "- Reference check: this run record predates it."
@@ -292,6 +331,7 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
     lines += _section(reports, "ablations/table5.md", "Ablations (Table 5 equivalent)", images=("ablations/table5.png",))
     lines += _section(reports, "ablations/table4.md", "Visual modality only (Table 4 equivalent)", images=("ablations/table4.png",))
     lines += _section(reports, "case_studies/cases.md", "Case studies (Figure 3 equivalent)")
+    lines += _notebooks_section(reports)
     lines += ["### What was run", ""]
     if rec:
         steps = ", ".join(f"{s['step']} {s.get('seconds', '?')} s" for s in rec.get("steps", []))
@@ -331,7 +371,7 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", default=None, help=f"comma-separated subset of {[s.name for s in CHAIN]}")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="stage-1 worker processes")
-    p.add_argument("--with-tests", action="store_true", help="also execute each notebook's `## Tests` sections")
+    p.add_argument("--with-tests", action="store_true", help="also execute each notebook's test cells (tag `test`)")
     p.add_argument("--reports", default=None, help="where tables and figures go (default: reports/; tiny: reports/tiny/)")
     a = p.parse_args(argv)
     ctx = make_context(a.preset, a.meld_root, a.affwild_root, a.config,
@@ -341,3 +381,141 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     run_dir = run_chain(ctx, a.steps.split(",") if a.steps else None)
     print(f"done in {time.perf_counter() - t0:.0f} s\n  executed notebooks: {run_dir}\n  tables and figures: {ctx.reports}")
     return 0
+
+# %% ../nbs/08_reproduce.ipynb #53078e7b
+def _portable_text(s: str) -> str:
+    "Text with the checkout's absolute path removed (`<root>/x` -> `x`)."
+    root = str(project_root())
+    return s.replace(root + "/", "").replace(root, ".")
+
+def _join_streams(outputs: list) -> list:
+    "Consecutive outputs of one stream joined into one (papermill records each logged line as its own output)."
+    out = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream" and out[-1]["name"] == o["name"]:
+            out[-1]["text"] += o["text"]
+        else: out.append(o)
+    return out
+
+def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
+    """Copy a run's executed notebooks (`NN_<notebook>.ipynb`) to `dest/<notebook>.ipynb`, with paths inside the
+    checkout made relative; `complete` (the whole chain ran): remove published notebooks this run did not produce."""
+    import nbformat
+    run_dir, dest = resolve_path(run_dir), resolve_path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for f in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(str(f), as_version=4)
+        for c in nb.cells:
+            if "injected-parameters" in c.metadata.get("tags", []): c.source = _portable_text(c.source)
+            if c.cell_type != "code": continue
+            c.outputs = _join_streams(c.outputs)
+            for o in c.outputs:
+                if o.get("output_type") == "stream": o["text"] = _portable_text(o["text"])
+                for k in ("text/plain", "text/markdown"):
+                    if k in o.get("data", {}): o["data"][k] = _portable_text(o["data"][k])
+        if "papermill" in nb.metadata:
+            pm_meta = nb.metadata["papermill"]   # the chain passes the notebook itself: keep its name, not a second copy
+            if not isinstance(pm_meta.get("input_path"), (str, type(None))): pm_meta["input_path"] = f"nbs/{f.name[3:]}"
+            nb.metadata["papermill"] = json.loads(_portable_text(json.dumps(nb.metadata["papermill"])))
+        target = dest / f.name[3:]
+        atomic_write_text(target, nbformat.writes(nb) + "\n")
+        out.append(target)
+    if complete:
+        for stale in set(dest.glob("*.ipynb")) - set(out): stale.unlink()
+    return out
+
+def merge_outputs(source_nb, executed_nb):
+    """The source notebook with the executed copy's outputs. Its code cells that the chain runs (test cells left out) are aligned by source (difflib): a cell with
+    the same source takes its outputs; in a block edited since the run, cells pair by position when the block has as
+    many cells on both sides (their outputs are the run's). Papermill's injected-parameters cell is shown after the
+    `parameters` cell. Returns (notebook, cells given outputs, of which edited since the run)."""
+    import copy, difflib
+    nb = copy.deepcopy(source_nb)
+    inj = lambda c: "injected-parameters" in c.metadata.get("tags", [])
+    src = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if c.cell_type == "code" and not t]   # as the chain ran it
+    ex = [c for c in executed_nb.cells if c.cell_type == "code" and not inj(c)]
+    sm = difflib.SequenceMatcher(None, [c.source.strip() for c in src], [c.source.strip() for c in ex], autojunk=False)
+    n = changed = 0
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+            for s, e in zip(src[i1:i2], ex[j1:j2]):
+                s.outputs, s.execution_count = copy.deepcopy(e.get("outputs", [])), e.get("execution_count")
+                if s.outputs: n += 1; changed += op == "replace"
+    cells = []
+    for c in nb.cells:
+        cells.append(c)
+        if "parameters" in c.metadata.get("tags", []): cells += [copy.deepcopy(c) for c in executed_nb.cells if inj(c)]
+    nb.cells = cells
+    return nb, n, changed
+
+def trim_stream(text: str, keep: int = 15) -> str:
+    "A long log for a web page: its first and last `keep` lines, and how many were left out between them."
+    lines = text.splitlines(keepends=True)
+    if len(lines) <= 2 * keep + 1: return text
+    return "".join(lines[:keep] + [f"… {len(lines) - 2 * keep} lines left out here (the published notebook has them all) …\n"] + lines[-keep:])
+
+def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
+    """nbs/ copied to `build` with the published executed outputs merged in (`published`: default
+    reports/notebooks/); a stream output (a training log) keeps its first and last `keep_lines` lines on the page.
+    Returns, per notebook that had a published copy, how many cells got outputs (and says
+    how many of them were edited after that run: rerun the chain to refresh them)."""
+    import shutil, nbformat
+    root = project_root()
+    build, published = resolve_path(build), resolve_path(published or root / "reports" / "notebooks")
+    if build.exists(): shutil.rmtree(build)
+    shutil.copytree(root / "nbs", build, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_proc"))
+    filled = {}
+    for f in sorted(build.glob("*.ipynb")):
+        pub = published / f.name
+        if not pub.exists(): continue
+        nb, n, changed = merge_outputs(nbformat.read(str(f), as_version=4), nbformat.read(str(pub), as_version=4))
+        for c in nb.cells:
+            for o in c.get("outputs", []):
+                if o.get("output_type") == "stream": o["text"] = trim_stream(o["text"], keep_lines)
+        nbformat.write(nb, str(f))
+        filled[f.name] = n
+        if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
+    return filled
+
+def build_docs(out=None, engine: str = "auto", published=None) -> Path:
+    """The documentation site in `out` (default `_docs/`): `docs_sources`, the index executed, then rendered by
+    `engine`: quarto (nbdev_docs), nbconvert, or auto (quarto when installed, else nbconvert, saying so)."""
+    import shutil, subprocess, sys, nbformat
+    root = project_root()
+    out = resolve_path(out or root / "_docs")
+    if engine not in ("auto", "quarto", "nbconvert"): raise ValueError(f"unknown docs engine {engine!r}: auto | quarto | nbconvert")
+    has_quarto = shutil.which("quarto") is not None
+    if engine == "quarto" and not has_quarto:
+        raise FileNotFoundError("quarto is not installed: `pip install quarto-cli` (it downloads Quarto from GitHub) or "
+                                "install Quarto from quarto.org; or build with DOCS_ENGINE=nbconvert")
+    if engine == "auto":
+        engine = "quarto" if has_quarto else "nbconvert"
+        if not has_quarto: print("docs: quarto not found, rendering with nbconvert (set DOCS_ENGINE=quarto to require it)", flush=True)
+    work = root / "_docs_build"
+    filled = docs_sources(work / "nbs", published)
+    print(f"docs: executed outputs merged into {len(filled)} notebook(s): {filled or 'none published (run make reproduce)'}", flush=True)
+    run = lambda cmd, cwd: subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
+    idx = work / "nbs" / "index.ipynb"
+    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace", str(idx)], root)
+    if out.exists(): shutil.rmtree(out)
+    if engine == "quarto":
+        shutil.copy(root / "settings.ini", work / "settings.ini")
+        if not (work / "facialmmt").exists(): (work / "facialmmt").symlink_to(root / "facialmmt")
+        run([sys.executable, "-c", "from nbdev.quarto import nbdev_docs; nbdev_docs()"], work)
+        shutil.move(str(work / "_docs"), str(out))
+        return out
+    out.mkdir(parents=True)
+    pages = sorted(p for p in (work / "nbs").glob("*.ipynb") if p.name != "index.ipynb")
+    for p in pages:   # `#| hide` cells stay out of the page, as on the nbdev site
+        nb = nbformat.read(str(p), as_version=4)
+        nb.cells = [c for c in nb.cells if not c.source.lstrip().startswith("#| hide")]
+        nbformat.write(nb, str(p))
+    nb = nbformat.read(str(idx), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Pages\n\n" + "\n".join(
+        f"- [{p.stem}]({p.stem}.html)" + (" (with the outputs of the last published run)" if p.name in filled else "")
+        for p in pages)))
+    nbformat.write(nb, str(idx))
+    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", str(out), *map(str, pages)], root)
+    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--no-input", "--output-dir", str(out), str(idx)], root)
+    return out
