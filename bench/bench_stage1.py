@@ -47,7 +47,7 @@ class Timed:
 
 def timed_analyzer(cfg):
     "A private copy of the configured FaceAnalyzer with its three dlib models timed."
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     a = pickle.loads(pickle.dumps(load_face_analyzer(cfg.encoders, cfg.stage1)))   # pickling drops the dlib objects
     a._ensure()
     a._det, a._sp, a._rec = Timed(a._det, "detect (HOG)"), Timed(a._sp, "landmarks (68 pts)"), Timed(a._rec, "identity embed (ResNet)")

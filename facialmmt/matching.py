@@ -110,7 +110,7 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     meta["n_sampled_frames"] = int(len(frames))
     arrays["frames"], arrays["frame_times"] = _resize(frames, S), np.asarray(times, np.float64)
     if analyzer is None:
-        from facialmmt.encoders import load_face_analyzer
+        from facialmmt.faces import load_face_analyzer
         analyzer = load_face_analyzer(cfg.encoders, s1)
     cf = analyze_clip(frames, times, audio, cfg.data.sample_rate, analyzer, s1, face_size=S, scorer=scorer,
                       embed_max_per_track=s1.embed_max_per_track)
@@ -530,7 +530,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
                analyzer=None) -> dict:
     """Stage 1 over a corpus; returns a summary (counts per status, clips computed/skipped per pass, seconds).
     Idempotent and resumable: finished clips are skipped. `analyzer` replaces the configured face analyzer (it must
-    be picklable; None loads `facialmmt.encoders.load_face_analyzer` in each worker)."""
+    be picklable; None loads `facialmmt.faces.load_face_analyzer` in each worker)."""
     from facialmmt.data import DataError, read_meld
     cfg = cfg or get_config("cpu")
     log = get_logger()
@@ -570,7 +570,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     t0 = time.perf_counter()
     if library_dir:
         if analyzer is None:
-            from facialmmt.encoders import load_face_analyzer
+            from facialmmt.faces import load_face_analyzer
             analyzer = load_face_analyzer(cfg.encoders, cfg.stage1)
         lib = load_library_dir(library_dir, analyzer, None, cfg.data.face_size)   # the folder names are the roles
         roles = roles or lib.roles

@@ -17,7 +17,7 @@ from facialmmt.synth import ensure_corpus
 @pytest.fixture(scope="module")
 def clip():
     "A tiny-corpus clip with the speaker on screen and two tracks of >= 1 s each, and its rules-only analysis."
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     tiny = ensure_corpus(preset="tiny", seed=0)
     gt = json.loads((tiny / "ground_truth.json").read_text())["clips"]
     cfg = get_config("cpu")

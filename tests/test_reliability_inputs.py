@@ -220,7 +220,7 @@ def test_nonfinite_cached_feature(tmp_path, tiny, bad):
 # ---------------------------------------------------------------- face library folder
 def test_library_folder_with_non_image_files(tmp_path):
     import cv2
-    from facialmmt.encoders import load_face_analyzer, render_test_face
+    from facialmmt.faces import load_face_analyzer, render_test_face
     from facialmmt.matching import load_library_dir
     lib = tmp_path / "lib"; role = lib / "Joey"; role.mkdir(parents=True)
     cv2.imwrite(str(role / "01.png"), cv2.cvtColor(render_test_face(), cv2.COLOR_RGB2BGR))
@@ -287,7 +287,7 @@ def _bad_rows(split, rows):
 def test_unknown_label_and_duplicate_key_stage1(tmp_path, tiny, s1cfg, caplog):
     "Stage 1 goes on: the unknown-label row and the duplicate are left out (logged), every other clip is extracted once."
     import cv2
-    from facialmmt.encoders import render_test_face
+    from facialmmt.faces import render_test_face
     from facialmmt.matching import run_stage1
     root = _mini_corpus(tmp_path, tiny, _bad_rows, splits=("train", "test"))
     # a user face library, so that stage 1 reads (not extracts) the training split: only 3 test clips run
@@ -309,7 +309,7 @@ def test_unknown_label_and_duplicate_key_stage1(tmp_path, tiny, s1cfg, caplog):
 
 def test_stage1_summary_records_skipped_rows(tmp_path, tiny, s1cfg):
     import cv2
-    from facialmmt.encoders import render_test_face
+    from facialmmt.faces import render_test_face
     from facialmmt.matching import run_stage1
     def edit(split, rows):
         rows = rows[:2]

@@ -20,7 +20,7 @@ def bad_corpus(tmp_path_factory):
     gt = json.loads((tiny / "ground_truth.json").read_text())["clips"]
     utts = read_meld(tiny, ["train", "test"])
     # a good clip: speaker on screen, alone
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     fa = load_face_analyzer()
     for good in utts["train"]:
         g = gt[good.key]
