@@ -84,7 +84,7 @@ def _stage1_paths(stage1_dir, utt) -> tuple[Path, Path]:
     return d / f"{utt.name}.npz", d / f"{utt.name}.json"
 
 def _stage1_faces(stage1_dir, utt, source: str) -> tuple[np.ndarray, np.ndarray, str]:
-    from facialmmt.matching import load_face_sequence
+    from facialmmt.stage1 import load_face_sequence
     crops, fidx = load_face_sequence(stage1_dir, utt, variant=source)
     js = _stage1_paths(stage1_dir, utt)[1]
     status = "ok"
@@ -961,7 +961,8 @@ def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
     """Stage 1 for one clip, in memory, when no stage-1 result exists for it: (crops of `cfg.model.face_source`, what
     was done). The face library is the stage-1 folder's (`<stage1>/library`) when there is one, else none (each clip's
     largest candidate cluster is chosen)."""
-    from facialmmt.matching import FaceLibrary, extract_clip
+    from facialmmt.matching import FaceLibrary
+    from facialmmt.stage1 import extract_clip
     lib_dir = resolve_path(stage1_dir) / "library" if stage1_dir else None
     lib = FaceLibrary.load(lib_dir) if lib_dir is not None and (lib_dir / "library.json").exists() else None
     r = extract_clip(u, cfg, lib)
@@ -1138,7 +1139,8 @@ def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(),
         out["stage1"] = {"skipped": f"the model has no visual modality (modalities {ms!r}): stage 1 not run, no sheet"}
         get_logger().warning(f"{p.name}: {out['stage1']['skipped']}")
         return predict(bundle, inp) | out
-    from facialmmt.matching import FaceLibrary, extract_clip
+    from facialmmt.matching import FaceLibrary
+    from facialmmt.stage1 import extract_clip
     lib = None
     if library is not None:
         ld = resolve_path(library)

@@ -80,7 +80,7 @@ def test_registered_scorer_changes_the_choice(clip, tmp_path):
 
 def test_scorer_changes_the_final_sequence(clip, tmp_path):
     "Through the whole utterance path (pass 1 with the scorer, pass 2 without a library): the final faces change track."
-    from facialmmt.matching import analyze_utterance, finish_utterance
+    from facialmmt.stage1 import analyze_utterance, finish_utterance
     c = clip
     target = min(c["long"], key=lambda t: t.rule_score).track_id
     def final_tracks(cfg, scorer):

@@ -8,7 +8,7 @@ import pytest
 
 from facialmmt.core import get_config
 from facialmmt.data import read_audio, read_frames, read_meld, write_clip
-from facialmmt.matching import load_face_sequence, load_stage1_meta, run_stage1
+from facialmmt.stage1 import load_face_sequence, load_stage1_meta, run_stage1
 from facialmmt.synth import ensure_corpus
 
 COLS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]

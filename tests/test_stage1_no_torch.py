@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-STAGE1_MODULES = ["facialmmt.faces", "facialmmt.face_rules", "facialmmt.clustering", "facialmmt.matching"]
+STAGE1_MODULES = ["facialmmt.faces", "facialmmt.face_rules", "facialmmt.clustering", "facialmmt.matching",
+                  "facialmmt.stage1", "facialmmt.stage1_eval"]
 
 
 def _run(code: str) -> str:
