@@ -4,9 +4,9 @@ setting; the N-workers / 1-worker throughput ratio is printed last.
 
     python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu]
 
-Each clip runs both passes exactly as `facialmmt.matching.run_stage1` runs them (`_pass1_job`: decode, detect,
-landmarks, tracks and rules, identity embeddings, pass-1 cache write; `_pass2_job`: clustering, matching, contract
-files) through the same job runner (`_run_jobs`: in-process for 1 worker, joblib/loky processes for more), into a
+Each clip runs both passes exactly as `facialmmt.stage1.run_stage1` runs them (`pass1_job`: decode, detect,
+landmarks, tracks and rules, identity embeddings, pass-1 cache write; `pass2_job`: clustering, matching, contract
+files) through the same job runner (`run_jobs`: in-process for 1 worker, joblib/loky processes for more), into a
 fresh temp folder. N workers run twice: cold (process start-up, imports and dlib model loading included) and warm
 (loky's reusable executor keeps the started workers: the steady state of a long run). The face library is the corpus' existing one
 (`data/stage1/<corpus>/library`) when there is one, else none (then the largest cluster is chosen).
@@ -18,6 +18,8 @@ predictor and ResNet wrapped in timers and `read_frames` / `read_audio` timed; `
 """
 import argparse
 import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")      # one BLAS thread a process (stage 1 imports no torch: numpy does the kNN)
 import pickle
 import shutil
 import tempfile
@@ -47,7 +49,7 @@ class Timed:
 
 def timed_analyzer(cfg):
     "A private copy of the configured FaceAnalyzer with its three dlib models timed."
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     a = pickle.loads(pickle.dumps(load_face_analyzer(cfg.encoders, cfg.stage1)))   # pickling drops the dlib objects
     a._ensure()
     a._det, a._sp, a._rec = Timed(a._det, "detect (HOG)"), Timed(a._sp, "landmarks (68 pts)"), Timed(a._rec, "identity embed (ResNet)")
@@ -69,24 +71,24 @@ def time_readers():
 def both_passes(utt, cfg, tmp, library, lib_hash, analyzer=None):
     "Stage 1 for one clip as run_stage1 does it (pass 1, then pass 2 with the given library); pid and peak RSS back."
     import json, resource
-    from facialmmt.matching import _pass1_job, _pass2_job, _paths
-    r1 = _pass1_job(utt, cfg, str(Path(tmp) / "_pass1"), analyzer)
-    r2 = _pass2_job(utt, cfg, str(Path(tmp) / "_pass1"), tmp, library, lib_hash)
-    m1 = json.loads(_paths(Path(tmp) / "_pass1", utt.key)[1].read_text())
-    m2 = json.loads(_paths(tmp, utt.key)[1].read_text())
+    from facialmmt.stage1 import pass1_job, pass2_job, stage1_paths
+    r1 = pass1_job(utt, cfg, str(Path(tmp) / "_pass1"), analyzer)
+    r2 = pass2_job(utt, cfg, str(Path(tmp) / "_pass1"), tmp, library, lib_hash)
+    m1 = json.loads(stage1_paths(Path(tmp) / "_pass1", utt.key)[1].read_text())
+    m2 = json.loads(stage1_paths(tmp, utt.key)[1].read_text())
     return dict(key=utt.key, status=m2["status"], pass1_s=r1["seconds"], pass2_s=r2["seconds"], t1=m1["timings_s"],
                 t2=m2["timings_s"], pid=os.getpid(), maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def profile(utts, cfg, library, lib_hash, duration):
-    from facialmmt.matching import _run_jobs
+    from facialmmt.stage1 import run_jobs
     time_readers(); an = timed_analyzer(cfg)
     tmp = tempfile.mkdtemp(prefix="bench_s1_prof_")
     try:
         both_passes(utts[0], cfg, tempfile.mkdtemp(dir=tmp), library, lib_hash, an)          # warm-up, not counted
         PHASES.clear(); COUNTS.clear()
         t0, c0 = time.perf_counter(), time.process_time()
-        rs = _run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash, an), 1, None, "profile", False)
+        rs = run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash, an), 1, None, "profile", False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally: shutil.rmtree(tmp, ignore_errors=True)
     ph = dict(PHASES)
@@ -103,11 +105,11 @@ def profile(utts, cfg, library, lib_hash, duration):
 
 
 def throughput(utts, cfg, library, lib_hash, w, duration, note=""):
-    from facialmmt.matching import _run_jobs
+    from facialmmt.stage1 import run_jobs
     tmp = tempfile.mkdtemp(prefix=f"bench_s1_w{w}_")
     try:
         t0 = time.perf_counter()
-        rs = _run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash), w, None, f"{w} worker(s)", False)
+        rs = run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash), w, None, f"{w} worker(s)", False)
         dt = time.perf_counter() - t0
     finally: shutil.rmtree(tmp, ignore_errors=True)
     rss = defaultdict(float)
@@ -125,8 +127,6 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=16); ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--config", default="cpu"); ap.add_argument("--no-profile", action="store_true")
     a = ap.parse_args(argv)
-    import torch
-    torch.set_num_threads(1)
     from facialmmt.core import get_config, resolve_path
     from facialmmt.data import probe_clip, read_meld
     from facialmmt.matching import FaceLibrary

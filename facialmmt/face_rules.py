@@ -17,7 +17,7 @@ from .core import Stage1Config
 
 # %% auto #0
 __all__ = ['INNER_LIP', 'OUTER_LIP', 'LIPS', 'INNER_CORNERS', 'INNER_PAIRS', 'LEFT_EYE', 'RIGHT_EYE', 'SCORERS', 'face_scale',
-           'mouth_gap', 'mouth_width', 'open_close_count', 'mouth_movement', 'frame_energy', 'voice_activity',
+           'mouth_gap', 'mouth_width', 'open_close_count', 'mouth_movement', 'frame_energy', 'voice_activity', 'corr',
            'av_sync', 'box_iou', 'link_tracks', 'SpeakerScorer', 'register_scorer', 'get_scorer', 'TrackScore',
            'score_tracks', 'fuse_scores', 'ClipFaces', 'analyze_clip', 'plot_tracks']
 
@@ -107,7 +107,7 @@ def voice_activity(audio, sr: int, times, fps: float, margin_db: float = 10.0) -
     floor = np.percentile(e, 10)
     return e, (e > floor + margin_db) & (e > -100)
 
-def _corr(x: np.ndarray, y: np.ndarray) -> float:
+def corr(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3: return 0.0
     sx, sy = x.std(), y.std()
     if sx < 1e-9 or sy < 1e-9: return 0.0
@@ -119,7 +119,7 @@ def av_sync(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, int]:
     best, best_lag = 0.0, 0
     for lag in sorted(range(-max_lag, max_lag + 1), key=abs):
         j = fi + lag; ok = (j >= 0) & (j < len(e)) & np.isfinite(g)
-        r = _corr(g[ok], e[j[ok]])
+        r = corr(g[ok], e[j[ok]])
         if r > best + 1e-12: best, best_lag = r, lag
     return best, best_lag
 

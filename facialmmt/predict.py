@@ -18,7 +18,7 @@ from .core import EMOTIONS, Config, config_from_dict, get_logger, portable_path,
 from .dfer import resize_crops
 from .mario import MARIO
 from .features import (Extractors, MermcItem, check_finite, collate_mermc, context_window, extract_utterance,
-                                stage1_paths, text_ids, to_device)
+                                utt_stage1_files, text_ids, to_device)
 from .checkpoint import load_checkpoint, read_checkpoint_meta
 from .train import prepare_cuda
 
@@ -99,7 +99,8 @@ def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
     """Stage 1 for one clip, in memory, when no stage-1 result exists for it: (crops of `cfg.model.face_source`, what
     was done). The face library is the stage-1 folder's (`<stage1>/library`) when there is one, else none (each clip's
     largest candidate cluster is chosen)."""
-    from facialmmt.matching import FaceLibrary, extract_clip
+    from facialmmt.matching import FaceLibrary
+    from facialmmt.stage1 import extract_clip
     lib_dir = resolve_path(stage1_dir) / "library" if stage1_dir else None
     lib = FaceLibrary.load(lib_dir) if lib_dir is not None and (lib_dir / "library.json").exists() else None
     r = extract_clip(u, cfg, lib)
@@ -158,7 +159,7 @@ def predict_main(argv=None) -> int:
         u = by_key[key]
         dia = group_dialogues(utts[u.split])[u.dialogue_id]
         vision, note = "v" in bundle.cfg.model.modalities, None
-        have_s1 = vision and a.stage1 is not None and stage1_paths(a.stage1, u)[0].exists()
+        have_s1 = vision and a.stage1 is not None and utt_stage1_files(a.stage1, u)[0].exists()
         d = extract_utterance(u, bundle.cfg, a.stage1 if have_s1 else None, bundle.extractors)
         inp = {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
                "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]}
@@ -248,7 +249,8 @@ def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(),
         out["stage1"] = {"skipped": f"the model has no visual modality (modalities {ms!r}): stage 1 not run, no sheet"}
         get_logger().warning(f"{p.name}: {out['stage1']['skipped']}")
         return predict(bundle, inp) | out
-    from facialmmt.matching import FaceLibrary, extract_clip
+    from facialmmt.matching import FaceLibrary
+    from facialmmt.stage1 import extract_clip
     lib = None
     if library is not None:
         ld = resolve_path(library)

@@ -64,7 +64,7 @@ CHAIN: list[Step] = [
          lambda c: dict(datasheet_preset=c.preset, datasheet_seed=0, datasheet_root=str(c.corpus),
                         write_reports=c.preset == "default" and c.reports == project_root() / "reports"),
          when=lambda c: c.synth),
-    Step("stage1", "03_matching.ipynb",
+    Step("stage1", "03b_stage1_eval.ipynb",
          lambda c: dict(corpus_root=str(c.corpus), stage1_out=str(c.stage1_dir), config_name=c.config, workers=c.workers,
                         report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
     Step("train", "05d_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch

@@ -706,33 +706,12 @@ _DFER_PRIOR = {"neutral": 0.3, "joy": 0.15, "surprise": 0.1, "anger": 0.1, "sadn
                "fear": 0.08, "other": 0.1}
 DFER_HEADER = ",".join(AFFWILD_EXPRESSIONS)
 
-class _DlibAligner:
-    """dlib HOG detection + 68 landmarks + `get_face_chip` with stage 1's padding (`EncoderConfig.face_padding`): the
-    same crop `facialmmt.encoders.FaceAnalyzer.align` makes. Loaded here directly because importing
-    `facialmmt.encoders` imports torch (~470 MB per worker), which makes loky restart the rendering workers."""
-    def __init__(self):
-        import importlib.util
-        import dlib
-        from facialmmt.core import EncoderConfig
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError("face_recognition_models is not installed (pip install face-recognition-models): "
-                                    "it ships the dlib 68-landmark model the DFER crops are aligned with")
-        mdir = Path(list(spec.submodule_search_locations)[0]) / "models"
-        self.dlib, self.det = dlib, dlib.get_frontal_face_detector()
-        self.sp = dlib.shape_predictor(str(mdir / "shape_predictor_68_face_landmarks.dat"))
-        self.padding = float(EncoderConfig().face_padding)
-
-    def crop(self, img: np.ndarray, size: int) -> np.ndarray | None:
-        "Aligned crop of the largest detected face, or None when no face is found."
-        rects = self.det(img, 0)
-        if len(rects) == 0: return None
-        r = max(rects, key=lambda r: r.width() * r.height())
-        return np.asarray(self.dlib.get_face_chip(img, self.sp(img, r), size=int(size), padding=self.padding), np.uint8)
-
 @functools.lru_cache(maxsize=1)
-def _dfer_analyzer() -> _DlibAligner:
-    return _DlibAligner()
+def _dfer_analyzer():
+    "dlib detection + landmarks + alignment with stage 1's padding (`EncoderConfig.face_padding`): the crop stage 1 makes."
+    from facialmmt.core import EncoderConfig
+    from facialmmt.faces import FaceAnalyzer
+    return FaceAnalyzer(min_face=0, frame_model="thumb", align_padding=EncoderConfig().face_padding)
 
 def render_dfer_video(v: dict, cast: list[Identity], root: Path, crop: int = 112) -> dict:
     "Write one video's crops and annotation file under `root` (the `affwild/` folder); return its ground truth."
@@ -755,6 +734,7 @@ def render_dfer_video(v: dict, cast: list[Identity], root: Path, crop: int = 112
     CW, CH = 320, 320
     light = (gain * (1 + grad * np.linspace(-0.5, 0.5, CW, dtype=np.float32)))[None, :, None]
     fdir = root / "cropped_aligned" / v["video"]; fdir.mkdir(parents=True, exist_ok=True)
+    from facialmmt.faces import largest_face_crop
     fa = _dfer_analyzer()
     missing = []
     for i in range(n):
@@ -763,7 +743,7 @@ def render_dfer_video(v: dict, cast: list[Identity], root: Path, crop: int = 112
         _paste(canvas, sprite, CW / 2 + rng.normal(0, 3), 150 + rng.normal(0, 3), float(rng.uniform(0.95, 1.1)),
                float(tilt0 + rng.normal(0, 2)))
         img = np.clip(canvas * light + rng.normal(0, 2.0, canvas.shape), 0, 255).astype(np.uint8)
-        chip = fa.crop(img, crop)
+        chip = largest_face_crop(fa, img, crop)
         if chip is None:                    # like Aff-Wild2: an annotated frame whose face was not found has no crop
             missing.append(i + 1); continue
         cv2.imwrite(str(fdir / f"{i + 1:05d}.jpg"), chip[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
@@ -957,7 +937,7 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
                   analyzer=None) -> dict:
     "Detection rate, landmark lip-gap correlation and identity-embedding separation of the stage-1 face models."
     from facialmmt.data import read_frames
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     root = resolve_path(root); gt = load_ground_truth(root)
     fa = analyzer or load_face_analyzer()
     keys = sorted(gt["clips"])

@@ -17,7 +17,7 @@ from facialmmt.synth import ensure_corpus
 @pytest.fixture(scope="module")
 def clip():
     "A tiny-corpus clip with the speaker on screen and two tracks of >= 1 s each, and its rules-only analysis."
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     tiny = ensure_corpus(preset="tiny", seed=0)
     gt = json.loads((tiny / "ground_truth.json").read_text())["clips"]
     cfg = get_config("cpu")
@@ -80,7 +80,7 @@ def test_registered_scorer_changes_the_choice(clip, tmp_path):
 
 def test_scorer_changes_the_final_sequence(clip, tmp_path):
     "Through the whole utterance path (pass 1 with the scorer, pass 2 without a library): the final faces change track."
-    from facialmmt.matching import analyze_utterance, finish_utterance
+    from facialmmt.stage1 import analyze_utterance, finish_utterance
     c = clip
     target = min(c["long"], key=lambda t: t.rule_score).track_id
     def final_tracks(cfg, scorer):

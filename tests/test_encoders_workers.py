@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from facialmmt.core import EncoderConfig, Stage1Config
-from facialmmt.encoders import FaceAnalyzer, load_face_analyzer, load_audio_featurizer, render_test_face
+from facialmmt.encoders import load_audio_featurizer
+from facialmmt.faces import FaceAnalyzer, load_face_analyzer, render_test_face
 
 
 def _work(fa, frame):

@@ -227,7 +227,7 @@ def test_paper_never_falls_back(monkeypatch, tmp_path):
     for what, fn in [("roberta-large", lambda: used_models(enc, "t")),
                      ("facebook/wav2vec2-base-960h", lambda: used_models(enc, "a"))]:
         with pytest.raises(ModelNotFound, match="hf download"): fn()
-    from facialmmt.encoders import CASIA_FILE, _torch_home
+    from facialmmt.faces import CASIA_FILE, _torch_home
     if importlib.util.find_spec("facenet_pytorch") is None or not (_torch_home() / "checkpoints" / CASIA_FILE).exists():
         with pytest.raises(ModelNotFound, match="--no-deps"): resolve_frame_model(enc.frame_model, enc.allow_fallback)
     # where a fallback is allowed it is recorded, not hidden
@@ -241,7 +241,7 @@ def test_paper_never_falls_back(monkeypatch, tmp_path):
 def test_inception_resnet_v1_in_facenet_layout(tmp_path):
     "Random InceptionResnetV1 weights saved as facenet-pytorch's release files are (with the `logits` classifier) load into the frame-feature path."
     from facenet_pytorch import InceptionResnetV1
-    from facialmmt.encoders import FaceAnalyzer
+    from facialmmt.faces import FaceAnalyzer
     torch.manual_seed(0)
     ref = InceptionResnetV1(pretrained=None, classify=True, num_classes=10575).eval()   # CASIA-WebFace: 10,575 identities
     sd = ref.state_dict()

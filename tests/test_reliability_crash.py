@@ -49,7 +49,7 @@ STAGE1_KEEP = ("status", "clip_hash", "config_hash", "chosen_cluster", "n_faces"
 def test_kill9_stage1_extract(tmp_path):
     """`facialmmt extract` (1 worker, 2 clips per split) killed with SIGKILL once 2 clips are finished; the restart skips
     them (pass-1 json untouched), computes the rest, and the result equals an uninterrupted run's."""
-    from facialmmt.matching import load_face_sequence, run_stage1
+    from facialmmt.stage1 import load_face_sequence, run_stage1
     tiny = ensure_corpus(preset="tiny", seed=0)
     out = tmp_path / "killed"
     cmd = [FACIALMMT, "extract", "--meld-root", str(tiny), "--out", str(out), "--workers", "1", "--limit", "2",
@@ -124,7 +124,7 @@ EPOCHS = 3
 def tiny_stage1():
     "Stage-1 output of the tiny corpus (the project's default place; computed once if absent, resumable)."
     from facialmmt.data import read_meld
-    from facialmmt.matching import run_stage1
+    from facialmmt.stage1 import run_stage1
     tiny = ensure_corpus(preset="tiny", seed=0)
     s1 = project_root() / "data" / "stage1" / tiny.name
     utts = [u for us in read_meld(tiny).values() for u in us]

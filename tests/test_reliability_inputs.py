@@ -51,7 +51,7 @@ def _first_speaking_clip(tiny):
 # ---------------------------------------------------------------- stage 1: many faces, 4K, grayscale
 def test_ten_faces_on_screen(tmp_path, s1cfg):
     "10 rendered heads, one of them talking in sync with the audio: 10 tracks, the talking one is the sequence."
-    from facialmmt.matching import extract_clip
+    from facialmmt.stage1 import extract_clip
     from facialmmt.synth import MOUTH_LEVELS, _paste, energy_envelope, make_cast, render_head, synth_speech
     cast = make_cast(4, 0)
     fps, T, W, H = 10, 15, 1280, 720
@@ -79,7 +79,7 @@ def test_ten_faces_on_screen(tmp_path, s1cfg):
 def test_4k_clip_through_stage1(tmp_path, tiny, s1cfg):
     "A 3840x2160 clip (a tiny corpus clip upscaled): faces found, crops at the contract size, no error."
     import cv2
-    from facialmmt.matching import extract_clip
+    from facialmmt.stage1 import extract_clip
     u = _first_speaking_clip(tiny)
     fr, _ = read_frames(u.clip); au = read_audio(u.clip)
     big = np.stack([cv2.resize(f, (3840, 2160), interpolation=cv2.INTER_LINEAR) for f in fr[:6]])
@@ -93,7 +93,7 @@ def test_4k_clip_through_stage1(tmp_path, tiny, s1cfg):
 
 def test_grayscale_clip_through_stage1(tmp_path, tiny, s1cfg):
     "The same clip re-encoded as grayscale: same status and the same number of faces as in colour."
-    from facialmmt.matching import extract_clip
+    from facialmmt.stage1 import extract_clip
     u = _first_speaking_clip(tiny)
     fr, _ = read_frames(u.clip)
     clip = write_clip(tmp_path / "dia1_utt0.mp4", fr, 10, read_audio(u.clip), pix_fmt="gray")
@@ -222,7 +222,7 @@ def test_nonfinite_cached_feature(tmp_path, tiny, bad):
 # ---------------------------------------------------------------- face library folder
 def test_library_folder_with_non_image_files(tmp_path):
     import cv2
-    from facialmmt.encoders import load_face_analyzer, render_test_face
+    from facialmmt.faces import load_face_analyzer, render_test_face
     from facialmmt.matching import load_library_dir
     lib = tmp_path / "lib"; role = lib / "Joey"; role.mkdir(parents=True)
     cv2.imwrite(str(role / "01.png"), cv2.cvtColor(render_test_face(), cv2.COLOR_RGB2BGR))
@@ -290,8 +290,8 @@ def _bad_rows(split, rows):
 def test_unknown_label_and_duplicate_key_stage1(tmp_path, tiny, s1cfg, caplog):
     "Stage 1 goes on: the unknown-label row and the duplicate are left out (logged), every other clip is extracted once."
     import cv2
-    from facialmmt.encoders import render_test_face
-    from facialmmt.matching import run_stage1
+    from facialmmt.faces import render_test_face
+    from facialmmt.stage1 import run_stage1
     root = _mini_corpus(tmp_path, tiny, _bad_rows, splits=("train", "test"))
     # a user face library, so that stage 1 reads (not extracts) the training split: only 3 test clips run
     (tmp_path / "lib" / "Nobody").mkdir(parents=True)
@@ -312,8 +312,8 @@ def test_unknown_label_and_duplicate_key_stage1(tmp_path, tiny, s1cfg, caplog):
 
 def test_stage1_summary_records_skipped_rows(tmp_path, tiny, s1cfg):
     import cv2
-    from facialmmt.encoders import render_test_face
-    from facialmmt.matching import run_stage1
+    from facialmmt.faces import render_test_face
+    from facialmmt.stage1 import run_stage1
     def edit(split, rows):
         rows = rows[:2]
         if split == "test": rows[1][3] = "contempt"

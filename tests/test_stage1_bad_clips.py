@@ -8,7 +8,7 @@ import pytest
 
 from facialmmt.core import get_config
 from facialmmt.data import read_audio, read_frames, read_meld, write_clip
-from facialmmt.matching import load_face_sequence, load_stage1_meta, run_stage1
+from facialmmt.stage1 import load_face_sequence, load_stage1_meta, run_stage1
 from facialmmt.synth import ensure_corpus
 
 COLS = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]
@@ -20,7 +20,7 @@ def bad_corpus(tmp_path_factory):
     gt = json.loads((tiny / "ground_truth.json").read_text())["clips"]
     utts = read_meld(tiny, ["train", "test"])
     # a good clip: speaker on screen, alone
-    from facialmmt.encoders import load_face_analyzer
+    from facialmmt.faces import load_face_analyzer
     fa = load_face_analyzer()
     for good in utts["train"]:
         g = gt[good.key]

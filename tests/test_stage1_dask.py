@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from facialmmt.core import get_config
-from facialmmt.matching import load_face_sequence, load_stage1_meta, run_stage1
+from facialmmt.stage1 import load_face_sequence, load_stage1_meta, run_stage1
 from facialmmt.synth import ensure_corpus
 
 
