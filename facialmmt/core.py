@@ -280,7 +280,7 @@ def _cpu() -> Config:
         "dfer.max_frames_per_video": 24,  # DFER pass: 24 evenly spaced frames a video (SynMELD: ~52), half the pass's time
         "dfer.embed_dim": 48, "dfer.depths": [1, 1, 2, 1], "dfer.num_heads": [2, 4, 8, 16], "model.audio_stride": 4,
         "model.max_vision_len": 8,  # at most 8 evenly spaced faces an utterance through Swin (SynMELD: ~11 a speaker sequence)
-        "model.text_window": 0,  # SynMELD dialogue context carries no emotion: frozen-probe wF1 54 target-only vs 39 whole dialogue (05_train)
+        "model.text_window": 0,  # SynMELD dialogue context carries no emotion: frozen-probe wF1 54 target-only vs 39 whole dialogue (a frozen-encoder probe run when the preset was set)
         "model.hidden": 96, "model.heads": 4, "model.audio_layers": 1, "model.vision_layers": 1, "model.cmt_layers": 1,
         "train.epochs": 6, "train.batch_size": 16, "train.grad_accum": 1, "train.lr": 5e-4, "train.text_lr": 1e-4,
         # text_lr (MiniLM and the Swin in the MERMC pass): at 3e-5 text-only was still climbing at epoch 6 (SynMELD dev
