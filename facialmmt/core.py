@@ -282,9 +282,12 @@ def _cpu() -> Config:
         "model.max_vision_len": 8,  # at most 8 evenly spaced faces an utterance through Swin (SynMELD: ~11 a speaker sequence)
         "model.text_window": 0,  # SynMELD dialogue context carries no emotion: frozen-probe wF1 54 target-only vs 39 whole dialogue (a frozen-encoder probe run when the preset was set)
         "model.hidden": 96, "model.heads": 4, "model.audio_layers": 1, "model.vision_layers": 1, "model.cmt_layers": 1,
-        "train.epochs": 6, "train.batch_size": 16, "train.grad_accum": 1, "train.lr": 5e-4, "train.text_lr": 1e-4,
-        # text_lr (MiniLM and the Swin in the MERMC pass): at 3e-5 text-only was still climbing at epoch 6 (SynMELD dev
-        # wF1 45.6, seed 0); at 1e-4 it levels off by epoch 3 (dev ~59), and the full model's dev and DFER F1 are unchanged
+        "train.epochs": 6, "train.batch_size": 16, "train.grad_accum": 1, "train.lr": 5e-4, "train.text_lr": 3e-5,
+        # The committed results' text settings. Measured by hand (SynMELD default, text only, test wF1): at 3e-5 the
+        # first-token text model still climbs at epoch 6 (45.2, seed 0); MiniLM's own mean read-out at text_lr 1e-4
+        # gives 57.3 / 55.3 / 57.1 (seeds 0-2). Switching ("encoders.text_pool": "auto", text_lr 1e-4) changes every
+        # committed number, so it comes with the next complete default run (issue 17).
+        "encoders.text_pool": "first",
         "train.warmup": 0.1, "train.precision": "fp32",
     })
 
