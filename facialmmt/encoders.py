@@ -238,8 +238,12 @@ def text_readout(path, pool: str = "auto") -> str:
     if pool in ("first", "mean"): return pool
     if pool != "auto": raise ValueError(f"encoders.text_pool must be 'auto', 'first' or 'mean', got {pool!r}")
     cfg = Path(path) / "1_Pooling" / "config.json" if path is not None else None
-    if cfg is not None and cfg.is_file() and json.loads(cfg.read_text()).get("pooling_mode_mean_tokens"): return "mean"
-    return "first"
+    if cfg is None or not cfg.is_file(): return "first"
+    modes = sorted(k[len("pooling_mode_"):] for k, v in json.loads(cfg.read_text()).items() if k.startswith("pooling_mode_") and v)
+    if modes == ["mean_tokens"]: return "mean"
+    if modes == ["cls_token"]: return "first"
+    raise ValueError(f"{cfg}: the model was trained with pooling {modes}, which facialmmt does not implement; "
+                     "set encoders.text_pool to 'first' or 'mean' to choose a read-out explicitly")
 
 # %% ../nbs/00c_encoders.ipynb #4cb56d89
 import torch
