@@ -37,7 +37,7 @@ class RunContext:
     device: str = "auto"
     synth: bool = True               # the corpus is generated SynMELD
     workers: int = 2                 # stage-1 processes
-    tests: bool = False              # also run each notebook's `## Tests` sections (make test runs them anyway)
+    tests: bool = False              # also run each notebook's cells tagged `test` (make test runs them anyway)
 
     @property
     def stage1_dir(self) -> Path:
@@ -164,31 +164,17 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
 
 TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
 
-def _heading_tests(cells) -> list[bool]:
-    "Per cell: is it inside a `## Tests…` section (a level-2 heading starting with 'Tests', up to the next level-2 heading)?"
-    out, in_tests = [], False
-    for c in cells:
-        if c.cell_type == "markdown" and c.source.startswith("## "):
-            in_tests = c.source[3:].lstrip().lower().startswith("tests")
-        out.append(in_tests)
-    return out
-
 def is_test_cell(cell) -> bool:
+    "Is the cell a test (tagged `test`)? The chain leaves such cells out."
     return TEST_TAG in cell.get("metadata", {}).get("tags", [])
-
-def _test_cells(cells) -> list[bool]:
-    "Per cell: does the chain leave it out? Tagged `test`; in a notebook without any tagged cell, under `## Tests`."
-    tagged = [is_test_cell(c) for c in cells]
-    return tagged if any(tagged) else _heading_tests(cells)
 
 def chain_notebook(path, with_tests: bool = False):
     """The notebook as the chain executes it: without its cells tagged `test` (which `make test` runs; the chain is the
-    job, not the test suite), so a test can sit beside the code it checks. Fallback for a notebook that has no tagged
-    cell yet: its `## Tests…` sections are dropped by heading text (`tag_test_cells` converts them to tags)."""
+    job, not the test suite), so a test can sit beside the code it checks."""
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
     if with_tests: return nb
-    nb.cells = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if not t]
+    nb.cells = [c for c in nb.cells if not is_test_cell(c)]
     return nb
 
 def tag_test_cells(path, write: bool = True) -> int:
@@ -196,9 +182,11 @@ def tag_test_cells(path, write: bool = True) -> int:
     Idempotent; nbdev_clean keeps cell tags (settings.ini allowed_cell_metadata_keys = tags)."""
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
-    n = 0
-    for c, t in zip(nb.cells, _heading_tests(nb.cells)):
-        if t and not is_test_cell(c):
+    n, in_tests = 0, False
+    for c in nb.cells:
+        if c.cell_type == "markdown" and c.source.startswith("## "):   # a `## Tests…` section runs to the next `## `
+            in_tests = c.source[3:].lstrip().lower().startswith("tests")
+        if in_tests and not is_test_cell(c):
             c.metadata.setdefault("tags", []).append(TEST_TAG); n += 1
     if write and n: nbformat.write(nb, str(path))
     return n
@@ -433,7 +421,7 @@ def merge_outputs(source_nb, executed_nb):
     import copy, difflib
     nb = copy.deepcopy(source_nb)
     inj = lambda c: "injected-parameters" in c.metadata.get("tags", [])
-    src = [c for c, t in zip(nb.cells, _test_cells(nb.cells)) if c.cell_type == "code" and not t]   # as the chain ran it
+    src = [c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]   # as the chain ran it
     ex = [c for c in executed_nb.cells if c.cell_type == "code" and not inj(c)]
     sm = difflib.SequenceMatcher(None, [c.source.strip() for c in src], [c.source.strip() for c in ex], autojunk=False)
     n = changed = 0
