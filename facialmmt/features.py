@@ -20,9 +20,9 @@ from .dfer import load_dfer_frames, resize_crops
 from .mario import MARIO
 
 # %% auto #0
-__all__ = ['MermcItem', 'check_finite', 'feature_config', 'utt_stage1_files', 'Extractors', 'extract_utterance',
-           'cached_features', 'text_ids', 'context_window', 'prepare_items', 'max_len_stat', 'feature_norm',
-           'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'load_dfer_data', 'dfer_note', 'prepare_run']
+__all__ = ['MermcItem', 'check_finite', 'feature_config', 'Extractors', 'extract_utterance', 'cached_features', 'text_ids',
+           'context_window', 'prepare_items', 'max_len_stat', 'feature_norm', 'model_dims', 'collate_mermc',
+           'iter_batches', 'to_device', 'load_dfer_data', 'dfer_note', 'prepare_run']
 
 # %% ../nbs/05_features.ipynb #afcedea9
 @dataclass
@@ -61,15 +61,10 @@ def feature_config(cfg: Config) -> dict:
     return {**enc, "sample_rate": cfg.data.sample_rate, "face_size": cfg.data.face_size,
             "img_size": cfg.dfer.img_size, "face_source": cfg.model.face_source, "v": 2, "models": _feature_models(cfg)}
 
-def utt_stage1_files(stage1_dir, utt) -> tuple[Path, Path]:
-    "(npz, json) of one utterance's stage-1 result: the layout is stage 1's own (`stage1.stage1_paths`), not computed again here."
-    from facialmmt.stage1 import stage1_paths
-    return stage1_paths(resolve_path(stage1_dir), utt.key)
-
 def _stage1_faces(stage1_dir, utt, source: str) -> tuple[np.ndarray, np.ndarray, str]:
-    from facialmmt.stage1 import load_face_sequence
+    from facialmmt.stage1 import load_face_sequence, stage1_paths
     crops, fidx = load_face_sequence(stage1_dir, utt, variant=source)
-    js = utt_stage1_files(stage1_dir, utt)[1]
+    js = stage1_paths(resolve_path(stage1_dir), utt.key)[1]
     status = "ok"
     if js.exists():
         try: status = json.loads(js.read_text()).get("status", "ok")
@@ -80,7 +75,8 @@ def _cache_key(utt, cfg: Config, stage1_dir) -> str:
     parts = [config_hash(feature_config(cfg))]
     parts.append(file_hash(utt.clip) if utt.clip is not None and Path(utt.clip).exists() else "noclip")
     if stage1_dir is not None:
-        npz, js = utt_stage1_files(stage1_dir, utt)
+        from facialmmt.stage1 import stage1_paths      # the layout is stage 1's own, not computed again here
+        npz, js = stage1_paths(resolve_path(stage1_dir), utt.key)
         if js.exists():
             try:
                 j = json.loads(js.read_text()); parts.append(f"{j.get('clip_hash')}-{j.get('config_hash')}")

@@ -18,7 +18,7 @@ from .core import EMOTIONS, Config, config_from_dict, get_logger, portable_path,
 from .dfer import resize_crops
 from .mario import MARIO
 from .features import (Extractors, MermcItem, check_finite, collate_mermc, context_window, extract_utterance,
-                                utt_stage1_files, text_ids, to_device)
+                                text_ids, to_device)
 from .checkpoint import load_checkpoint, read_checkpoint_meta
 from .train import prepare_cuda
 
@@ -150,6 +150,7 @@ def predict_main(argv=None) -> int:
     if a.text or a.context or a.library or a.sheet or a.video or a.speaker:
         ap.error("--text/--context/--library/--speaker/--sheet/--video are for a CLIP, not --key")
     from facialmmt.data import read_meld, group_dialogues
+    from facialmmt.stage1 import stage1_paths
     bundle = load_bundle(a.checkpoint, a.device)
     utts = read_meld(resolve_path(a.corpus))
     by_key = {u.key: u for us in utts.values() for u in us}
@@ -159,7 +160,7 @@ def predict_main(argv=None) -> int:
         u = by_key[key]
         dia = group_dialogues(utts[u.split])[u.dialogue_id]
         vision, note = "v" in bundle.cfg.model.modalities, None
-        have_s1 = vision and a.stage1 is not None and utt_stage1_files(a.stage1, u)[0].exists()
+        have_s1 = vision and a.stage1 is not None and stage1_paths(resolve_path(a.stage1), u.key)[0].exists()
         d = extract_utterance(u, bundle.cfg, a.stage1 if have_s1 else None, bundle.extractors)
         inp = {"key": key, "texts": [x.text for x in dia], "target": [x.utterance_id for x in dia].index(u.utterance_id),
                "audio": d["audio"], "frame_feats": d["frames"], "faces": d["faces"]}
