@@ -21,9 +21,9 @@ from .core import (EMO2ID, EMOTIONS, AFFWILD_OTHER, AFFWILD_UNANNOTATED, affwild
 
 # %% auto #0
 __all__ = ['MELD_COLUMNS', 'SPLITS', 'MELD_CLIP_DIRS', 'AFFWILD_SPLITS', 'DataError', 'MediaError', 'ClipInfo', 'probe_clip',
-           'iter_frames', 'read_frames', 'read_audio', 'write_clip', 'fix_text', 'Utterance', 'read_meld_csv',
-           'find_meld_split', 'read_meld', 'group_dialogues', 'FaceSequence', 'find_affwild', 'find_affwild_images',
-           'read_affwild_labels', 'read_affwild', 'load_face_image']
+           'iter_frames', 'read_frames', 'read_audio', 'write_clip', 'fix_text', 'Utterance', 'read_text_file',
+           'read_meld_csv', 'find_meld_split', 'read_meld', 'group_dialogues', 'FaceSequence', 'find_affwild',
+           'find_affwild_images', 'read_affwild_labels', 'read_affwild', 'load_face_image']
 
 # %% ../nbs/00a_data.ipynb #e612a963
 class DataError(ValueError):
@@ -296,7 +296,8 @@ class Utterance:
     @property
     def key(self) -> str: return f"{self.split}/{self.name}"
 
-def _read_text_file(path: Path) -> tuple[str, str]:
+def read_text_file(path: Path) -> tuple[str, str]:
+    "(text, encoding) of a text file: UTF-8 (with or without BOM), else cp1252, else latin-1 (which decodes any bytes)."
     data = path.read_bytes()
     for enc in ("utf-8-sig", "cp1252", "latin-1"):
         try: return data.decode(enc), enc
@@ -319,7 +320,7 @@ def read_meld_csv(csv_path, split: str, clip_dir=None, on_error: str = "raise") 
     if on_error not in ("raise", "record"): raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
     p = Path(csv_path)
     if not p.is_file(): raise DataError("CSV file not found", p)
-    text, enc = _read_text_file(p)
+    text, enc = read_text_file(p)
     statuses: list[dict] = []
     if enc != "utf-8-sig":
         statuses.append({"key": f"{split}/{p.name}", "status": "encoding", "detail": f"not valid UTF-8; read as {enc}"})
@@ -494,7 +495,7 @@ def read_affwild_labels(txt) -> np.ndarray:
     "ABAW labels of one annotation file, one per frame (frame i+1 is entry i), validated."
     p = Path(txt)
     if not p.is_file(): raise DataError("annotation file not found", p)
-    text, _ = _read_text_file(p)
+    text, _ = read_text_file(p)
     lines = text.splitlines()
     if not lines or not lines[0].strip(): raise DataError("empty annotation file (expected a header line, then one label per frame)", p)
     if re.fullmatch(r"\s*-?\d+\s*", lines[0]): raise DataError(f"line 1 is a label ({lines[0].strip()!r}), expected the header line", p)

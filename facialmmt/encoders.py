@@ -19,8 +19,7 @@ import numpy as np
 from .core import EncoderConfig, Stage1Config, get_logger, portable_path, resolve_path
 # torch-free face code and model-lookup helpers live in facialmmt.faces (stage-1 workers import that, not this)
 from .faces import (ALIGN_PADDING, CASIA_FILE, INCEPTION_NAMES, Face, FaceAnalyzer, ModelNotFound, load_face_analyzer,
-                             model_info, resolve_frame_model, render_test_face)
-from .faces import local_path as _local_path, log_once as _log_once, looks_like_path as _looks_like_path, size_mb as _size_mb
+                             local_path, log_once, looks_like_path, model_info, resolve_frame_model, render_test_face, size_mb)
 
 # %% auto #0
 __all__ = ['PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES', 'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'hub_name',
@@ -108,15 +107,15 @@ def _safetensors_params(folder: Path) -> int | None:
 def _resolve_hf(name: str, component: str, what: str, allow_fallback: bool, fallback: Callable | None, cache_dir=None):
     "path -> hf-cache -> fallback() -> ModelNotFound. `fallback` returns (path, info) or None."
     name = str(name)
-    p = _local_path(name)
-    if _looks_like_path(name) or (p is not None and p.is_dir()):
+    p = local_path(name)
+    if looks_like_path(name) or (p is not None and p.is_dir()):
         if p is None: raise ModelNotFound(f"{what} folder {name!r} does not exist")
         if p.is_dir() and not (p / "config.json").exists():
             raise ModelNotFound(f"{what} folder {p} has no config.json: it must be a Hugging Face model folder (save_pretrained)")
-        return p, model_info(component, name, p, "path", _safetensors_params(p), _size_mb(p))
+        return p, model_info(component, name, p, "path", _safetensors_params(p), size_mb(p))
     p = _hf_cached(name, cache_dir=cache_dir)
     if p is not None:
-        return p, model_info(component, name, p, "hf-cache", _safetensors_params(p), _size_mb(p))
+        return p, model_info(component, name, p, "hf-cache", _safetensors_params(p), size_mb(p))
     if allow_fallback and fallback is not None:
         got = fallback()
         if got is not None: return got
@@ -126,11 +125,11 @@ def resolve_text_model(name: str = "roberta-large", allow_fallback: bool = True,
     "Where the text model `name` is on this machine: (folder, info). See the resolution order above."
     if str(name).lower() in _PACKAGED_TEXT_ALIASES and _hf_cached(str(name), cache_dir=cache_dir) is None:
         d = packaged_text_dir()
-        return str(d), model_info("text", name, d, "packaged", _safetensors_params(d), _size_mb(d))
+        return str(d), model_info("text", name, d, "packaged", _safetensors_params(d), size_mb(d))
     def fb():
         d = packaged_text_dir()
-        _log_once(f"text model {name!r} not found offline; FALLBACK: using the packaged {PACKAGED_TEXT}", warn=True)
-        return d, model_info("text", name, d, "packaged", _safetensors_params(d), _size_mb(d), fallback_for=str(name))
+        log_once(f"text model {name!r} not found offline; FALLBACK: using the packaged {PACKAGED_TEXT}", warn=True)
+        return d, model_info("text", name, d, "packaged", _safetensors_params(d), size_mb(d), fallback_for=str(name))
     p, info = _resolve_hf(name, "text", "text model", allow_fallback, fb, cache_dir)
     return str(p), info
 
@@ -300,7 +299,7 @@ def resolve_audio_model(name: str = "facebook/wav2vec2-base-960h", allow_fallbac
                           "packaged", 0, 0.0, dim=int(n_mels), **extra)
     if str(name).lower() in AUDIO_FBANK_NAMES: return "fbank", None, fbank_info()
     def fb():
-        _log_once(f"audio model {name!r} not found offline; FALLBACK: using log-mel filterbanks", warn=True)
+        log_once(f"audio model {name!r} not found offline; FALLBACK: using log-mel filterbanks", warn=True)
         return None, fbank_info(fallback_for=str(name))
     p, info = _resolve_hf(name, "audio", "audio model", allow_fallback, fb, cache_dir)
     if p is None: return "fbank", None, info
@@ -508,13 +507,13 @@ def resolve_swin_weights(name) -> tuple[Path, dict]:
     """(weight file, info) of `dfer.pretrained`: a local file (as given or relative to the project root) or a Hub
     repo id already in the Hugging Face cache (e.g. `timm/swin_tiny_patch4_window7_224.ms_in1k`). Never downloads."""
     name = str(name)
-    p = _local_path(name)
+    p = local_path(name)
     if p is not None and p.is_file():
-        return p, model_info("swin", name, p, "path", None, _size_mb(p))
-    if p is None and "/" in name and not _looks_like_path(name):
+        return p, model_info("swin", name, p, "path", None, size_mb(p))
+    if p is None and "/" in name and not looks_like_path(name):
         for f in SWIN_WEIGHT_FILES:
             d = _hf_cached(name, required=f)
-            if d is not None: return d / f, model_info("swin", name, d / f, "hf-cache", None, _size_mb(d / f))
+            if d is not None: return d / f, model_info("swin", name, d / f, "hf-cache", None, size_mb(d / f))
     where = resolve_path(name)
     raise ModelNotFound(
         f"pretrained Swin weights {name!r} are not available offline (not a file at {where}, not a cached Hub repo). "

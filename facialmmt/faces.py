@@ -19,8 +19,8 @@ from .core import EncoderConfig, Stage1Config, get_logger, resolve_path
 # %% auto #0
 __all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
            'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'ModelNotFound', 'log_once', 'size_mb', 'model_info',
-           'looks_like_path', 'local_path', 'face_models_dir', 'resolve_frame_model', 'Face', 'FaceAnalyzer',
-           'load_face_analyzer', 'largest_face_crop', 'render_test_face']
+           'looks_like_path', 'local_path', 'face_models_dir', 'torch_home', 'resolve_frame_model', 'Face',
+           'FaceAnalyzer', 'load_face_analyzer', 'largest_face_crop', 'render_test_face']
 
 # %% ../nbs/00d_faces.ipynb #fc0a0002
 class ModelNotFound(FileNotFoundError):
@@ -82,7 +82,8 @@ def face_models_dir() -> Path:
             raise ModelNotFound(f"{d / f} is missing: reinstall face-recognition-models (`pip install --force-reinstall face-recognition-models`)")
     return d
 
-def _torch_home() -> Path:
+def torch_home() -> Path:
+    "torch's model cache folder (facenet weights sit in its `checkpoints/`): `$TORCH_HOME`, else `$XDG_CACHE_HOME/torch`, else `~/.cache/torch`."
     return Path(os.environ.get("TORCH_HOME", Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "torch")).expanduser()
 
 THUMB_NAMES, THUMB_SIDE = ("thumb", "thumbnail"), 16
@@ -106,7 +107,7 @@ def resolve_frame_model(name: str = "inception-casia", allow_fallback: bool = Tr
         raise ModelNotFound(f"unknown frame model {name!r}: use one of {sorted(INCEPTION_NAMES)}, a path to an "
                             f"InceptionResnetV1 weight file, 'dlib' or 'thumb'")
     wfile = INCEPTION_NAMES.get(name.lower(), CASIA_FILE)
-    weight = explicit or (_torch_home() / "checkpoints" / wfile)
+    weight = explicit or (torch_home() / "checkpoints" / wfile)
     have_facenet = importlib.util.find_spec("facenet_pytorch") is not None
     if weight.exists() and have_facenet:
         return "inception", str(weight), model_info("frame_features", name, weight, "path", None, size_mb(weight), dim=512)

@@ -20,9 +20,9 @@ from .dfer import load_dfer_frames, resize_crops
 from .mario import MARIO
 
 # %% auto #0
-__all__ = ['MermcItem', 'check_finite', 'feature_config', 'Extractors', 'extract_utterance', 'cached_features', 'text_ids',
-           'context_window', 'prepare_items', 'max_len_stat', 'feature_norm', 'model_dims', 'collate_mermc',
-           'iter_batches', 'to_device', 'load_dfer_data', 'dfer_note', 'prepare_run']
+__all__ = ['MermcItem', 'check_finite', 'feature_config', 'Extractors', 'extract_utterance', 'feature_cache_path',
+           'cached_features', 'text_ids', 'context_window', 'prepare_items', 'max_len_stat', 'feature_norm',
+           'model_dims', 'collate_mermc', 'iter_batches', 'to_device', 'load_dfer_data', 'dfer_note', 'prepare_run']
 
 # %% ../nbs/05_features.ipynb #afcedea9
 @dataclass
@@ -126,10 +126,13 @@ def extract_utterance(utt, cfg: Config, stage1_dir, ex: Extractors) -> dict:
     return {"audio": audio.astype(np.float16), "frames": frames.astype(np.float16), "faces": faces,
             "frame_idx": fidx, "status": np.array(status)}
 
+def feature_cache_path(utt, cfg: Config, stage1_dir, cache_dir) -> Path:
+    "The cache file of one utterance's features: `<cache>/<split>/<name>.<key>.npz`, the key hashing everything they depend on."
+    return resolve_path(cache_dir) / utt.split / f"{utt.name}.{_cache_key(utt, cfg, stage1_dir)}.npz"
+
 def cached_features(utt, cfg: Config, stage1_dir, ex: Extractors, cache_dir) -> dict:
     "Load one utterance's features from the cache, extracting and writing them (atomically) on a miss."
-    key = _cache_key(utt, cfg, stage1_dir)
-    path = resolve_path(cache_dir) / utt.split / f"{utt.name}.{key}.npz"
+    path = feature_cache_path(utt, cfg, stage1_dir, cache_dir)
     if path.exists():
         try:
             with np.load(path) as z: d = {k: z[k] for k in z.files}

@@ -187,8 +187,8 @@ def read_context(path) -> list[str]:
     "The dialogue context before the utterance: one utterance per line (blank lines skipped), oldest first."
     p = resolve_path(path)
     if not p.is_file(): raise FileNotFoundError(f"--context {p}: file not found (one utterance of the dialogue per line, oldest first)")
-    from facialmmt.data import _read_text_file
-    return [s.strip() for s in _read_text_file(p)[0].splitlines() if s.strip()]
+    from facialmmt.data import read_text_file
+    return [s.strip() for s in read_text_file(p)[0].splitlines() if s.strip()]
 
 def check_clip(clip, need_video: bool, need_audio: bool) -> Path:
     "The clip's path, after checking it can be read and has the streams the model needs (a clear `MediaError` otherwise)."
@@ -272,8 +272,8 @@ def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(),
         get_logger().warning(f"{p.name}: {s1['warning']}")
     out["stage1"] = s1
     if sheet is not None or video is not None:
-        from facialmmt.stage1_viz import _clip_frames, annotated_video, contact_sheet
-        frames = _clip_frames(meta, p)
+        from facialmmt.stage1_viz import clip_frames, annotated_video, contact_sheet
+        frames = clip_frames(meta, p)
         if sheet is not None:
             import matplotlib.pyplot as plt
             fig = contact_sheet(meta, r["arrays"], frames, None)

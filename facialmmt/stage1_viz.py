@@ -12,8 +12,8 @@ import numpy as np
 from .core import resolve_path
 
 # %% auto #0
-__all__ = ['RULE_FIELDS', 'load_stage1_result', 'stage1_tracks', 'contact_sheet', 'annotate_frames', 'annotated_video',
-           'show_stage1', 'show_main']
+__all__ = ['RULE_FIELDS', 'load_stage1_result', 'stage1_tracks', 'clip_frames', 'contact_sheet', 'annotate_frames',
+           'annotated_video', 'show_stage1', 'show_main']
 
 # %% ../nbs/03c_stage1_viz.ipynb #212b940b
 RULE_FIELDS = ("open_close", "movement", "av_sync", "av_lag", "asd", "rule_score", "is_candidate", "rules_score", "asd_decided")
@@ -62,7 +62,7 @@ def _colour(i: int):
     import matplotlib
     return matplotlib.colormaps["tab10"](i % 10)
 
-def _clip_frames(meta: dict, clip=None):
+def clip_frames(meta: dict, clip=None):
     "Full-size frames of the clip at the stage-1 sampling rate, or None when the clip cannot be read."
     from facialmmt.data import read_frames
     p = clip or meta.get("clip")
@@ -223,7 +223,7 @@ def show_stage1(target, key: str | None = None, out=None, clip=None, n_frames: i
     with `video`, also the annotated .mp4 there (it needs the clip)."""
     import matplotlib.pyplot as plt
     meta, arrays, js = load_stage1_result(target, key)
-    frames = _clip_frames(meta, clip)
+    frames = clip_frames(meta, clip)
     if video:
         if frames is None: raise FileNotFoundError(f"the annotated video needs the clip ({clip or meta.get('clip')} not readable): pass --clip")
         from facialmmt.data import read_audio

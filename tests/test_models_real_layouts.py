@@ -227,8 +227,8 @@ def test_paper_never_falls_back(monkeypatch, tmp_path):
     for what, fn in [("roberta-large", lambda: used_models(enc, "t")),
                      ("facebook/wav2vec2-base-960h", lambda: used_models(enc, "a"))]:
         with pytest.raises(ModelNotFound, match="hf download"): fn()
-    from facialmmt.faces import CASIA_FILE, _torch_home
-    if importlib.util.find_spec("facenet_pytorch") is None or not (_torch_home() / "checkpoints" / CASIA_FILE).exists():
+    from facialmmt.faces import CASIA_FILE, torch_home
+    if importlib.util.find_spec("facenet_pytorch") is None or not (torch_home() / "checkpoints" / CASIA_FILE).exists():
         with pytest.raises(ModelNotFound, match="--no-deps"): resolve_frame_model(enc.frame_model, enc.allow_fallback)
     # where a fallback is allowed it is recorded, not hidden
     cpu = get_config("cpu", **{"encoders.text_model": "roberta-large"}).encoders
