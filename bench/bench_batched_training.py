@@ -78,7 +78,7 @@ def main(argv=None):
     if a.text == "frozen":
         for p in base.text_encoder.parameters(): p.requires_grad_(False)
     print(f"config {a.config}: hidden {cfg.model.hidden}, Swin embed {cfg.dfer.embed_dim or 96} at {cfg.dfer.img_size}px, "
-          f"text {a.text}, DFER {'off' if a.no_dfer else 'on'}; {a.n} utterances; torch threads {torch.get_num_threads()}; dims {dims}")
+          f"text {a.text}, DFER {'off' if a.no_dfer else 'on'}; {a.n} utterances; torch threads {torch.get_num_threads()}; dims {dims.to_dict()}")
     res = {}
     for bs in (1, a.batch):
         m = copy.deepcopy(base)

@@ -156,7 +156,7 @@ def main(argv=None):
         print("SWIN", json.dumps(swin_report, default=str), flush=True)
     n_par = sum(p.numel() for p in base.parameters())
     env = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
-           "params_m": round(n_par / 1e6, 1), "dims": dims, "img_size": img, "text": f"roberta-{a.text_size} (random weights)",
+           "params_m": round(n_par / 1e6, 1), "dims": dims.to_dict(), "img_size": img, "text": f"roberta-{a.text_size} (random weights)",
            "swin_init": swin_report or "random"}
     print(json.dumps(env))
     res = {"env": env, "mermc": [], "dfer": [], "epoch": None, "cudnn_sdp_ab": []}

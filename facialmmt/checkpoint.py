@@ -20,7 +20,7 @@ import torch
 from .core import (Config, atomic_path, atomic_write_json, config_from_dict, config_hash, config_to_dict,
                             file_hash, get_logger, override, resolve_path)
 from .dfer import load_pretrained_backbone
-from .mario import MARIO
+from .mario import MARIO, ModelDims
 
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'arch_config', 'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta',
@@ -43,7 +43,7 @@ def config_diff(a: Config | dict, b: Config | dict) -> list[str]:
     norm = lambda v: list(v) if isinstance(v, tuple) else v
     return [f"{k}: checkpoint {a.get(k)!r} vs requested {b.get(k)!r}" for k in sorted(set(a) | set(b)) if norm(a.get(k)) != norm(b.get(k))]
 
-def build_model(cfg: Config, dims: dict, text_encoder=None) -> MARIO:
+def build_model(cfg: Config, dims: ModelDims | dict, text_encoder=None) -> MARIO:
     "MARIO with the text encoder attached (when the text modality is on) and pretrained Swin loaded if configured."
     if text_encoder is None and "t" in cfg.model.modalities:
         from facialmmt.encoders import load_text_encoder
@@ -54,14 +54,14 @@ def build_model(cfg: Config, dims: dict, text_encoder=None) -> MARIO:
     if m.dfer is not None and cfg.dfer.pretrained: load_pretrained_backbone(m.dfer, cfg.dfer.pretrained)
     return m
 
-def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: dict, extra: dict | None = None) -> Path:
+def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims | dict, extra: dict | None = None) -> Path:
     "model.safetensors (weights) + model.json (config, dims, hashes); each written atomically, json last."
     from safetensors.torch import save_file
     d = Path(ckpt_dir); d.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(d / "model.safetensors") as tmp: save_file(sd, str(tmp))
     meta = {"format": "facialmmt-mario-v1", "config": config_to_dict(cfg), "config_hash": config_hash(cfg),
-            "arch": arch_config(cfg), "dims": dims, "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
+            "arch": arch_config(cfg), "dims": ModelDims.of(dims).to_dict(), "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
     atomic_write_json(d / "model.json", meta)
     return d
 
@@ -92,7 +92,7 @@ def load_checkpoint(ckpt_dir, cfg: Config | None = None, text_encoder=None, devi
         with safe_open(str(w), framework="pt", device="cpu") as f: sd = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e: raise ValueError(f"{w}: checkpoint weights are corrupt or not safetensors ({type(e).__name__}: {e})") from e
     run_cfg = override(ck_cfg, **{"dfer.pretrained": None})          # weights come from the checkpoint
-    model = build_model(run_cfg, meta["dims"], text_encoder)
+    model = build_model(run_cfg, ModelDims.from_dict(meta["dims"]), text_encoder)
     res = model.load_state_dict(sd, strict=False)
     if res.missing_keys or res.unexpected_keys:
         raise ValueError(f"{w}: weights do not match the model: missing {res.missing_keys[:8]}, unexpected {res.unexpected_keys[:8]}")

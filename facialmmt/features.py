@@ -17,7 +17,7 @@ import torch
 from .core import (Config, atomic_path, config_hash, config_to_dict, file_hash, get_logger, portable_path,
                             resolve_path)
 from .dfer import load_dfer_frames, resize_crops
-from .mario import MARIO
+from .mario import MARIO, ModelDims
 
 # %% auto #0
 __all__ = ['MermcItem', 'check_finite', 'feature_config', 'Extractors', 'extract_utterance', 'feature_cache_path',
@@ -204,31 +204,32 @@ def feature_norm(arrays) -> dict | None:
     x = np.concatenate(arrays).astype(np.float64)
     return {"mean": [round(float(v), 5) for v in x.mean(0)], "std": [round(float(v), 5) for v in x.std(0)]}
 
-def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> dict:
+def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> ModelDims:
     """Sizes MARIO is built with (saved in every checkpoint), and `audio_norm`: the training split's per-bin audio
     feature mean/std, which the audio branch standardises its input with (raw log-mel sits at ~14 ± 0.7, issue 17)."""
     a = [it for it in items if it.audio.size]; v = [it for it in items if it.frames.size]
-    return {"text_dim": int(text_dim), "audio_norm": feature_norm(it.audio for it in a),
-            "audio_dim": int(a[0].audio.shape[1]) if a else int(items[0].audio.shape[1]) if items else 1,
-            "frame_dim": int(v[0].frames.shape[1]) if v else int(items[0].frames.shape[1]) if items else 1,
-            "max_audio_len": int(cfg.model.max_audio_len or max_len_stat(len(it.audio) for it in items)),
-            "max_vision_len": int(cfg.model.max_vision_len or max_len_stat(len(it.frames) for it in items))}
+    return ModelDims(text_dim=int(text_dim), audio_norm=feature_norm(it.audio for it in a),
+                     audio_dim=int(a[0].audio.shape[1]) if a else int(items[0].audio.shape[1]) if items else 1,
+                     frame_dim=int(v[0].frames.shape[1]) if v else int(items[0].frames.shape[1]) if items else 1,
+                     max_audio_len=int(cfg.model.max_audio_len or max_len_stat(len(it.audio) for it in items)),
+                     max_vision_len=int(cfg.model.max_vision_len or max_len_stat(len(it.frames) for it in items)))
 
 # %% ../nbs/05_features.ipynb #e051df96
 def _even(n: int, k: int) -> np.ndarray:
     return np.arange(n) if n <= k else np.linspace(0, n - 1, k).round().astype(np.int64)
 
-def collate_mermc(items: list[MermcItem], dims: dict, pad_id: int = 0, img_size: int | None = None) -> dict:
+def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 0, img_size: int | None = None) -> dict:
     "Pad a list of utterances into one batch with masks (True = valid); over-long sequences are subsampled evenly."
+    dims = ModelDims.of(dims)
     B = len(items)
     T = max(len(it.input_ids) for it in items)
     ids = torch.full((B, T), pad_id, dtype=torch.long); am = torch.zeros(B, T, dtype=torch.long)
-    sel_a = [_even(len(it.audio), dims["max_audio_len"]) for it in items]
-    sel_v = [_even(len(it.frames), dims["max_vision_len"]) for it in items]
+    sel_a = [_even(len(it.audio), dims.max_audio_len) for it in items]
+    sel_v = [_even(len(it.frames), dims.max_vision_len) for it in items]
     La, Lv = max(1, max(map(len, sel_a))), max(1, max(map(len, sel_v)))
     s = img_size or next((it.faces.shape[1] for it in items if it.faces.size), 1)
-    audio = torch.zeros(B, La, dims["audio_dim"]); amask = torch.zeros(B, La, dtype=torch.bool)
-    frames = torch.zeros(B, Lv, dims["frame_dim"]); vmask = torch.zeros(B, Lv, dtype=torch.bool)
+    audio = torch.zeros(B, La, dims.audio_dim); amask = torch.zeros(B, La, dtype=torch.bool)
+    frames = torch.zeros(B, Lv, dims.frame_dim); vmask = torch.zeros(B, Lv, dtype=torch.bool)
     faces = torch.zeros(B, Lv, s, s, 3, dtype=torch.uint8)
     for i, it in enumerate(items):
         n = len(it.input_ids); ids[i, :n] = torch.from_numpy(it.input_ids); am[i, :n] = 1

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import MISSING, dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -16,7 +17,7 @@ from .dfer import DFERModel, emotion_aware_visual
 
 # %% auto #0
 __all__ = ['sinusoidal_positions', 'fill_empty', 'ModalityEncoder', 'CrossModalLayer', 'CrossModalTransformer', 'PairFusion',
-           'AttentionPool', 'MARIO', 'mermc_loss']
+           'AttentionPool', 'ModelDims', 'MARIO', 'mermc_loss']
 
 # %% ../nbs/05a_mario.ipynb #06253770
 def sinusoidal_positions(L: int, d: int, device=None) -> torch.Tensor:
@@ -41,7 +42,7 @@ class ModalityEncoder(nn.Module):
         super().__init__()
         self.stride = max(int(stride), 1)
         # `norm` {"mean": [in_dim], "std": [in_dim]}: per-channel standardisation with training-set statistics
-        # (train.model_dims). Raw log-mel filterbanks sit at ~14 with ~0.7 between utterances: unstandardised, the
+        # (features.model_dims). Raw log-mel filterbanks sit at ~14 with ~0.7 between utterances: unstandardised, the
         # audio-only model never left the majority class on SynMELD (issue 17)
         self.register_buffer("in_mean", torch.tensor(norm["mean"], dtype=torch.float32) if norm else None)
         self.register_buffer("in_std", torch.tensor(norm["std"], dtype=torch.float32).clamp_min(1e-3) if norm else None)
@@ -121,27 +122,56 @@ class AttentionPool(nn.Module):
         w = torch.softmax(s, -1).to(h.dtype)
         return (w[..., None] * h).sum(1)
 
+# %% ../nbs/05a_mario.ipynb #a56a2c8a
+@dataclass(frozen=True, kw_only=True)
+class ModelDims:
+    "The input sizes MARIO is built with, measured on the training split (`features.model_dims`); saved in every checkpoint."
+    text_dim: int                       # size of the text encoder's utterance vector (1 when the text modality is off)
+    audio_norm: dict | None = None      # {"mean": [...], "std": [...]} per audio bin of the training split: the audio branch's input standardisation; None: none
+    audio_dim: int                      # size of one audio feature frame (d_a)
+    frame_dim: int                      # size of one face frame's feature vector (d_v), before the DFER distribution is appended
+    max_audio_len: int                  # audio frames kept per utterance (longer sequences are subsampled evenly)
+    max_vision_len: int                 # face frames kept per utterance (likewise)
+
+    def to_dict(self) -> dict:
+        "The JSON layout of `model.json`'s `dims` (field order as declared)."
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelDims:
+        "From `to_dict`'s layout (a checkpoint's `dims`); `audio_norm` may be absent (checkpoints from before it). Unknown or missing keys: ValueError."
+        names = {f.name for f in fields(cls)}
+        unknown, missing = set(d) - names, {f.name for f in fields(cls) if f.default is MISSING} - set(d)
+        if unknown or missing: raise ValueError(f"model dims: unknown keys {sorted(unknown)}, missing keys {sorted(missing)} (got {sorted(d)})")
+        return cls(**{k: (v if k == "audio_norm" else int(v)) for k, v in d.items()})
+
+    @classmethod
+    def of(cls, dims) -> ModelDims:
+        "`dims` as a ModelDims: itself, or a dict in `to_dict`'s layout."
+        return dims if isinstance(dims, cls) else cls.from_dict(dims)
+
 # %% ../nbs/05a_mario.ipynb #336f068d
 class MARIO(nn.Module):
     "The MERMC model of FacialMMT (paper Fig. 2 right, eq. 5–11)."
-    def __init__(self, cfg: Config, dims: dict, text_encoder: nn.Module | None = None):
-        """dims: text_dim, audio_dim, frame_dim, max_audio_len, max_vision_len. `text_encoder` (forward(input_ids,
+    def __init__(self, cfg: Config, dims: ModelDims | dict, text_encoder: nn.Module | None = None):
+        """dims: the input sizes (a `ModelDims`, or its dict layout). `text_encoder` (forward(input_ids,
         attention_mask) -> [B, text_dim]) is fine-tuned when given; without it the batch must carry `text_feats`."""
         super().__init__()
         mc, d = cfg.model, cfg.model.hidden
         mods = mc.modalities
         if not mods or set(mods) - set("tav"): raise ValueError(f"model.modalities must be a non-empty subset of 'tav', got {mods!r}")
-        self.cfg, self.dims, self.mods = cfg, dict(dims), mods
+        self.cfg, self.dims, self.mods = cfg, ModelDims.of(dims), mods
+        dims = self.dims
         self.text_encoder = text_encoder if "t" in mods else None
-        if "t" in mods: self.text_proj = nn.Sequential(nn.Dropout(mc.dropout), nn.Linear(dims["text_dim"], d))
+        if "t" in mods: self.text_proj = nn.Sequential(nn.Dropout(mc.dropout), nn.Linear(dims.text_dim, d))
         if "a" in mods:
-            self.audio = ModalityEncoder(dims["audio_dim"], d, mc.audio_layers, mc.heads, mc.dropout,
-                                         dims["max_audio_len"], mc.audio_stride, norm=dims.get("audio_norm"))
+            self.audio = ModalityEncoder(dims.audio_dim, d, mc.audio_layers, mc.heads, mc.dropout,
+                                         dims.max_audio_len, mc.audio_stride, norm=dims.audio_norm)
         self.dfer = None
         if "v" in mods:
             self.dfer = DFERModel(cfg.dfer) if mc.use_dfer else None
-            vin = dims["frame_dim"] + (N_EMOTIONS if mc.use_dfer else 0)
-            self.vision = ModalityEncoder(vin, d, mc.vision_layers, mc.heads, mc.dropout, dims["max_vision_len"])
+            vin = dims.frame_dim + (N_EMOTIONS if mc.use_dfer else 0)
+            self.vision = ModalityEncoder(vin, d, mc.vision_layers, mc.heads, mc.dropout, dims.max_vision_len)
         self.fuse_ta = PairFusion(d, mc.heads, mc.cmt_layers, mc.dropout) if ("t" in mods and "a" in mods) else None
         self.fuse_v = PairFusion(d, mc.heads, mc.cmt_layers, mc.dropout) if ("v" in mods and len(mods) > 1) else None
         self.pool = AttentionPool(d)

@@ -16,7 +16,7 @@ import torch
 
 from .core import EMOTIONS, Config, config_from_dict, get_logger, portable_path, resolve_path
 from .dfer import resize_crops
-from .mario import MARIO
+from .mario import MARIO, ModelDims
 from .features import (Extractors, MermcItem, check_finite, collate_mermc, context_window, extract_utterance,
                                 text_ids, to_device)
 from .checkpoint import load_checkpoint, read_checkpoint_meta
@@ -31,10 +31,11 @@ __all__ = ['ModelBundle', 'load_bundle', 'predict', 'predict_main', 'clip_uttera
 class ModelBundle:
     model: MARIO
     cfg: Config
-    dims: dict
+    dims: ModelDims                 # a dict in model.json's layout is read through ModelDims.from_dict
     tokenizer: object = None
     device: object = "cpu"
     extractors: Extractors | None = None
+    def __post_init__(self): self.dims = ModelDims.of(self.dims)
 
 def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:
     "A trained model ready for `predict` (tokenizer and feature extractors loaded lazily from its config)."
@@ -46,7 +47,7 @@ def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:
         tok, te, _ = load_text_encoder(cfg.encoders)
     prepare_cuda(device)
     model, meta = load_checkpoint(ckpt_dir, cfg, text_encoder=te, device=device)
-    return ModelBundle(model, cfg, meta["dims"], tok, torch.device(device), Extractors(cfg))
+    return ModelBundle(model, cfg, ModelDims.from_dict(meta["dims"]), tok, torch.device(device), Extractors(cfg))
 
 @torch.no_grad()
 def predict(bundle: ModelBundle, utterance_inputs) -> dict:
@@ -67,14 +68,14 @@ def predict(bundle: ModelBundle, utterance_inputs) -> dict:
         else: ids = np.zeros(1, np.int64)
         if "audio" in u: audio = np.asarray(u["audio"], np.float32)
         elif "wave" in u: audio = np.asarray(ex.audio(np.asarray(u["wave"], np.float32)), np.float32)
-        else: audio = np.zeros((0, bundle.dims["audio_dim"]), np.float32)
+        else: audio = np.zeros((0, bundle.dims.audio_dim), np.float32)
         if "crops" in u:
             crops = np.asarray(u["crops"], np.uint8)
             frames = (np.asarray(ex.face.frame_features(crops), np.float32) if len(crops)
-                      else np.zeros((0, bundle.dims["frame_dim"]), np.float32))
+                      else np.zeros((0, bundle.dims.frame_dim), np.float32))
             faces = resize_crops(crops, cfg.dfer.img_size)
         else:
-            frames = np.asarray(u.get("frame_feats", np.zeros((0, bundle.dims["frame_dim"]))), np.float32)
+            frames = np.asarray(u.get("frame_feats", np.zeros((0, bundle.dims.frame_dim))), np.float32)
             faces = np.asarray(u.get("faces", np.zeros((len(frames), cfg.dfer.img_size, cfg.dfer.img_size, 3))), np.uint8)
         check_finite(str(u.get("key", "utterance")), "audio features", audio)
         check_finite(str(u.get("key", "utterance")), "frame features", frames)

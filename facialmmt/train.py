@@ -23,7 +23,7 @@ from .core import (EMOTIONS, N_EMOTIONS, Config, atomic_write_json, config_hash,
                             get_device, get_logger, override, parse_overrides,
                             portable_path, reports_root, resolve_path, seed_everything)
 from .dfer import evaluate_dfer, f1_report, train_dfer_epoch
-from .mario import MARIO, mermc_loss
+from .mario import MARIO, ModelDims, mermc_loss
 from .features import MermcItem, dfer_note, iter_batches, prepare_run, to_device
 from .checkpoint import (begin_local_run, build_model, end_local_run, find_train_state, load_checkpoint,
                                   load_train_state, read_local_run, run_inputs,
@@ -114,7 +114,7 @@ def _length_order(items) -> list[int]:
     return sorted(range(len(items)), key=lambda j: (len(items[j].input_ids), len(items[j].frames), len(items[j].audio)))
 
 @torch.no_grad()
-def evaluate(model: MARIO, items: list[MermcItem], dims: dict, batch_size: int = 32, device="cpu",
+def evaluate(model: MARIO, items: list[MermcItem], dims: ModelDims, batch_size: int = 32, device="cpu",
              pad_id: int = 0, autocast=None) -> dict:
     """Deterministic evaluation (eval mode: no dropout, no Gumbel noise): weighted/per-class F1, predictions, probabilities.
     Batches are made of utterances of similar length (every context is padded to its batch's longest: in corpus order
@@ -160,7 +160,7 @@ class SeedRun:
     ddp: object              # DistributedDataParallel(model) under torchrun, else None
     opts: dict               # {"mermc": AdamW, "dfer": AdamW (when there is a DFER pass)}
     scheds: dict
-    dims: dict
+    dims: ModelDims
     device: torch.device
     dist: Dist
     autocast: object         # a context factory (bf16 on CUDA), or None
@@ -169,7 +169,7 @@ class SeedRun:
     @property
     def params(self) -> list: return [p for p in self.model.parameters() if p.requires_grad]
 
-def build_for_training(cfg: Config, dims: dict, text_encoder, device, dist: Dist) -> tuple[MARIO, object]:
+def build_for_training(cfg: Config, dims: ModelDims, text_encoder, device, dist: Dist) -> tuple[MARIO, object]:
     "Seeded model on `device`, wrapped in DDP under torchrun (each process then draws its own dropout / Gumbel noise)."
     seed_everything(cfg.train.seed)
     model = build_model(cfg, dims, text_encoder).to(device)
@@ -259,7 +259,7 @@ def final_metrics(run: SeedRun, info: dict, dev: list, test: list, dfer_data: di
     bm, _ = load_checkpoint(out / "ckpt" / "best", cfg, text_encoder=run.model.text_encoder, device=run.device)
     from facialmmt.encoders import models_key, used_models
     models = used_models(cfg.encoders, cfg.model.modalities, cfg.dfer if cfg.model.use_dfer else None, strict=False)
-    metrics = {"seed": cfg.train.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims,
+    metrics = {"seed": cfg.train.seed, "config_hash": config_hash(cfg), "config": cfg.name, "dims": dims.to_dict(),
                "models": models, "models_key": models_key(models),
                "best_epoch": info["best_epoch"], "best_dev_wf1": info["best_dev_wf1"], "history": info["history"],
                "model_selection": "best dev weighted F1" if dev else "last epoch (no dev split)", "dfer_pass": bool(use_dfer_pass)}
@@ -275,12 +275,12 @@ def final_metrics(run: SeedRun, info: dict, dev: list, test: list, dfer_data: di
     return metrics
 
 # %% ../nbs/05d_train.ipynb #5af9c9bb
-def train_one(cfg: Config, splits: dict, dims: dict, out_dir, dfer_data: dict | None = None, device="cpu",
+def train_one(cfg: Config, splits: dict, dims: ModelDims, out_dir, dfer_data: dict | None = None, device="cpu",
               text_encoder=None, pad_id: int = 0, resume: bool = True, progress: bool = True,
               stop_after_epoch: int | None = None) -> dict:
     """Algorithm 1 for one seed (`cfg.train.seed`): per epoch a DFER pass then a MERMC pass, dev evaluation, best
     checkpoint; finally the best model on test (+ DFER macro F1 on the DFER validation split). Returns metrics."""
-    tc = cfg.train
+    tc, dims = cfg.train, ModelDims.of(dims)
     dist, device = init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     model, ddp = build_for_training(cfg, dims, text_encoder, device, dist)

@@ -192,6 +192,7 @@ def test_text_dims_follow_the_encoder_and_roberta_large_resolution(tmp_path, mon
     "A RoBERTa-large-shaped folder (tiny random weights, 48-d here) sets text_dim; MARIO projects it to model.hidden."
     from transformers import RobertaConfig, RobertaModel
     from facialmmt.checkpoint import build_model
+    from facialmmt.mario import ModelDims
     import huggingface_hub.constants as C
     torch.manual_seed(0)
     rc = RobertaConfig(vocab_size=60, hidden_size=48, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
@@ -204,7 +205,7 @@ def test_text_dims_follow_the_encoder_and_roberta_large_resolution(tmp_path, mon
     tok, enc, info = load_text_encoder(EncoderConfig(text_model=str(folder), allow_fallback=False))
     assert enc.dim == 48 and info["source"] == "path"
     cfg = get_config("tiny")
-    dims = {"text_dim": enc.dim, "audio_dim": 80, "frame_dim": 256, "max_audio_len": 8, "max_vision_len": 4}
+    dims = ModelDims(text_dim=enc.dim, audio_dim=80, frame_dim=256, max_audio_len=8, max_vision_len=4)
     m = build_model(cfg, dims, enc)
     lin = [l for l in m.text_proj if isinstance(l, torch.nn.Linear)][0]
     assert (lin.in_features, lin.out_features) == (48, cfg.model.hidden)
@@ -323,6 +324,7 @@ def test_paper_runs_on_random_models_in_their_real_layouts(tmp_path, monkeypatch
     from facialmmt.encoders import load_audio_featurizer
     from facialmmt.features import MermcItem, collate_mermc
     from facialmmt.checkpoint import build_model
+    from facialmmt.mario import ModelDims
     spec = iu.spec_from_file_location("rrl", Path(__file__).parents[1] / "bench" / "random_real_layouts.py")
     rrl = iu.module_from_spec(spec); spec.loader.exec_module(rrl)
     res = rrl.main([str(tmp_path / "models"), "--small"])
@@ -338,7 +340,7 @@ def test_paper_runs_on_random_models_in_their_real_layouts(tmp_path, monkeypatch
     af = load_audio_featurizer(cfg.encoders)
     assert af.kind == "wav2vec2" and af.dim == 32
     audio = af(np.zeros(16000, np.float32))
-    dims = {"text_dim": te.dim, "audio_dim": af.dim, "frame_dim": 512, "max_audio_len": 60, "max_vision_len": 4}
+    dims = ModelDims(text_dim=te.dim, audio_dim=af.dim, frame_dim=512, max_audio_len=60, max_vision_len=4)
     m = build_model(cfg, dims, te)                      # loads the authors'-layout Swin (224 -> 112: stage-4 tables)
     assert m.dfer.pixel_norm == "half"
     from facialmmt.encoders import build_text_input

@@ -123,10 +123,11 @@ def test_long_text_build_text_input(text_model):
 
 def _bundle(tmp_path, text_model, **ov):
     from facialmmt.checkpoint import build_model, save_checkpoint
+    from facialmmt.mario import ModelDims
     from facialmmt.predict import load_bundle
     cfg = get_config("tiny", **ov)
     _, te = text_model
-    dims = {"text_dim": te.dim, "audio_dim": 80, "frame_dim": 128, "max_audio_len": 48, "max_vision_len": 14}
+    dims = ModelDims(text_dim=te.dim, audio_dim=80, frame_dim=128, max_audio_len=48, max_vision_len=14)
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "ck", build_model(cfg, dims, te), cfg, dims)
     return tmp_path / "ck", cfg, dims

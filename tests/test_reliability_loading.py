@@ -86,16 +86,17 @@ def test_checkpoint_is_safetensors_plus_json(tmp_path):
     from safetensors import safe_open
     from facialmmt.core import config_from_dict, config_hash, get_config
     from facialmmt.checkpoint import arch_config, build_model, save_checkpoint, save_train_state
+    from facialmmt.mario import ModelDims
     from facialmmt.train import make_optimizers
     cfg = get_config("tiny", **{"model.modalities": "av"})
-    dims = {"text_dim": 1, "audio_dim": 6, "frame_dim": 5, "max_audio_len": 8, "max_vision_len": 4}
+    dims = ModelDims(text_dim=1, audio_dim=6, frame_dim=5, max_audio_len=8, max_vision_len=4)
     torch.manual_seed(0)
     m = build_model(cfg, dims)
     d = save_checkpoint(tmp_path / "ck", m, cfg, dims)
     assert sorted(p.name for p in d.iterdir()) == ["model.json", "model.safetensors"]
     meta = json.loads((d / "model.json").read_text())
     assert config_hash(config_from_dict(meta["config"])) == config_hash(cfg) == meta["config_hash"] and meta["arch"] == json.loads(json.dumps(arch_config(cfg)))
-    assert meta["dims"] == dims and len(meta["weights_sha256"]) == 64
+    assert meta["dims"] == dims.to_dict() and len(meta["weights_sha256"]) == 64
     with safe_open(str(d / "model.safetensors"), framework="pt") as f:
         assert set(f.keys()) == set(m.state_dict())
     # the training state beside it loads with weights_only=True (tensors and plain values only)
@@ -103,3 +104,34 @@ def test_checkpoint_is_safetensors_plus_json(tmp_path):
     save_train_state(tmp_path / "last", m, cfg, dims, opts, scheds, 0, {"history": []})
     st = torch.load(tmp_path / "last" / "state.pt", map_location="cpu", weights_only=True)
     assert st["epoch"] == 0 and set(st["optimizers"]) == set(opts)
+
+
+def test_checkpoint_dims_json_layout_and_old_checkpoints(tmp_path):
+    """model.json's "dims" is the dict `features.model_dims` returned before `ModelDims` (same keys, order, values), and
+    a checkpoint written before `audio_norm` existed (its dims without that key) still loads, to the same outputs."""
+    from facialmmt.core import get_config
+    from facialmmt.checkpoint import build_model, load_checkpoint, save_checkpoint
+    from facialmmt.mario import ModelDims
+    from facialmmt.features import MermcItem, collate_mermc, model_dims
+    cfg = get_config("tiny", **{"model.modalities": "av", "model.use_dfer": False})
+    rng = np.random.default_rng(0)
+    items = [MermcItem(f"train/dia0_utt{i}", i % 7, np.zeros(1, np.int64), rng.normal(size=(5 + i, 6)).astype(np.float16),
+                       rng.normal(size=(2 + i, 5)).astype(np.float16), np.zeros((2 + i, 8, 8, 3), np.uint8)) for i in range(4)]
+    dims = model_dims(items, cfg, 1)
+    a = np.concatenate([it.audio for it in items]).astype(np.float64)
+    old = {"text_dim": 1, "audio_norm": {"mean": [round(float(v), 5) for v in a.mean(0)], "std": [round(float(v), 5) for v in a.std(0)]},
+           "audio_dim": 6, "frame_dim": 5, "max_audio_len": dims.max_audio_len, "max_vision_len": dims.max_vision_len}
+    torch.manual_seed(0)
+    d = save_checkpoint(tmp_path / "ck", build_model(cfg, dims), cfg, dims)
+    assert json.dumps(json.loads((d / "model.json").read_text())["dims"]) == json.dumps(old)   # keys, order and values
+    # a checkpoint from before audio_norm: its dims have no such key (the model then had no audio standardisation)
+    torch.manual_seed(0)
+    legacy = {k: v for k, v in old.items() if k != "audio_norm"}
+    m0 = build_model(cfg, legacy).eval()
+    d0 = save_checkpoint(tmp_path / "old", m0, cfg, legacy)
+    meta = json.loads((d0 / "model.json").read_text()); meta["dims"] = legacy
+    (d0 / "model.json").write_text(json.dumps(meta))
+    m1, meta1 = load_checkpoint(d0, cfg)
+    assert meta1["dims"] == legacy and m1.dims == ModelDims.from_dict(legacy) and m1.dims.audio_norm is None
+    b = collate_mermc(items, legacy)
+    with torch.no_grad(): assert torch.equal(m0(b)["logits"], m1(b)["logits"])
