@@ -52,7 +52,8 @@ def _first_speaking_clip(tiny):
 def test_ten_faces_on_screen(tmp_path, s1cfg):
     "10 rendered heads, one of them talking in sync with the audio: 10 tracks, the talking one is the sequence."
     from facialmmt.stage1 import extract_clip
-    from facialmmt.synth import MOUTH_LEVELS, _paste, energy_envelope, make_cast, render_head, synth_speech
+    from facialmmt.synth import MOUTH_LEVELS, energy_envelope, make_cast, render_head, synth_speech
+    from facialmmt.synth_scenes import _paste
     cast = make_cast(4, 0)
     fps, T, W, H = 10, 15, 1280, 720
     audio, _ = synth_speech(T / fps, cast[0], "neutral", np.random.default_rng(0))
