@@ -42,6 +42,7 @@ TABLE4 = [
     Row("v_final", "Real speaker's face sequence (full stage 1)", (("model.modalities", "v"), ("model.face_source", "final")), 36.48),
 ]
 
+# %% ../nbs/06_ablations.ipynb #ab0d1064
 def row_config(base, row: Row, epochs: int | None = None):
     "The config of one ablation row: the base preset with the row's overrides (the full row *is* the base config)."
     kw = dict(row.overrides)
@@ -73,6 +74,7 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
                                          device=device, label=row.label, progress=progress)
     return results
 
+# %% ../nbs/06_ablations.ipynb #0d85ad7e
 def ablation_table(rows, results: dict):
     "A DataFrame: row label, our weighted F1 mean ± std (n seeds), the paper's MELD number, config hash."
     import pandas as pd
@@ -88,6 +90,7 @@ def ablation_table(rows, results: dict):
                      "config_hash": r["config_hash"], "id": row.id})
     return pd.DataFrame(recs)
 
+# %% ../nbs/06_ablations.ipynb #317e51bc
 def write_table(df, out_dir, name: str, title: str, corpus_name: str) -> dict:
     "`<name>.csv`, `<name>.md` and a bar chart `<name>.png` (mean ± std over seeds) under `out_dir`."
     from facialmmt.reports import md_table
@@ -100,6 +103,7 @@ def write_table(df, out_dir, name: str, title: str, corpus_name: str) -> dict:
     _bar_chart(df, out / f"{name}.png", f"{title} — {corpus_name}")
     return {"md": out / f"{name}.md", "csv": out / f"{name}.csv", "png": out / f"{name}.png"}
 
+# %% ../nbs/06_ablations.ipynb #fa58e954
 def _bar_chart(df, path, title):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -115,6 +119,7 @@ def _bar_chart(df, path, title):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png"); plt.close(fig)
 
+# %% ../nbs/06_ablations.ipynb #7fdeb18b
 def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0, 1, 2), cache_dir="data/cache/features",
                   device=None, epochs=None, progress=False, full_dir=None, affwild=None) -> dict:
     """Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's

@@ -31,6 +31,7 @@ TALKNET_FPS, MFCC_RATE = 25, 100                # video frames and MFCC frames p
 def _bn(c: int, dim: int = 2) -> nn.Module:
     return (nn.BatchNorm3d if dim == 3 else nn.BatchNorm2d)(c, momentum=0.01, eps=0.001)
 
+# %% ../nbs/01a_asd.ipynb #29592a64
 class LipResLayer(nn.Module):
     "Two basic residual blocks; block a may change stride/width (`downsample`, a 1×1 conv, is used only when stride > 1)."
     def __init__(self, cin: int, cout: int, stride: int):
@@ -51,6 +52,7 @@ class LipResLayer(nn.Module):
         b = self.conv2b(F.relu(self.bn1b(self.conv1b(b)))) + a
         return F.relu(self.outbnb(b))
 
+# %% ../nbs/01a_asd.ipynb #fe8fef99
 class LipResNet(nn.Module):
     "ResNet-18 trunk of the visual frontend: [N,64,28,28] -> [N,512] (4×4 average pool at the end for 112×112 input)."
     def __init__(self):
@@ -61,6 +63,7 @@ class LipResNet(nn.Module):
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return x.mean((2, 3))
 
+# %% ../nbs/01a_asd.ipynb #1112a17a
 class VisualFrontend(nn.Module):
     "3-D conv stem + ResNet-18, per frame: normalised [B,T,112,112] -> [B,T,512]. The 3-D conv runs within each sequence."
     def __init__(self):
@@ -74,6 +77,7 @@ class VisualFrontend(nn.Module):
         y = y.transpose(1, 2).reshape(B * T, 64, y.shape[-2], y.shape[-1])
         return self.resnet(y).reshape(B, T, 512)
 
+# %% ../nbs/01a_asd.ipynb #a4160b12
 class GlobalLayerNorm(nn.Module):
     "gLN over channels and time of [B,C,T] (see the equation above)."
     def __init__(self, c: int):
@@ -83,6 +87,7 @@ class GlobalLayerNorm(nn.Module):
         mu = y.mean((1, 2), keepdim=True); var = (y - mu).pow(2).mean((1, 2), keepdim=True)
         return self.gamma * (y - mu) / torch.sqrt(var + 1e-8) + self.beta
 
+# %% ../nbs/01a_asd.ipynb #38ccf2b1
 class DSConv1d(nn.Module):
     "Residual depthwise-separable temporal conv on [B,512,T]."
     def __init__(self, c: int = 512):
@@ -91,6 +96,7 @@ class DSConv1d(nn.Module):
                                  nn.PReLU(), GlobalLayerNorm(c), nn.Conv1d(c, c, 1, bias=False))
     def forward(self, x): return x + self.net(x)
 
+# %% ../nbs/01a_asd.ipynb #352723b3
 class VisualTCN(nn.Module):
     "Five `DSConv1d` blocks (the visual temporal network)."
     def __init__(self):
@@ -98,6 +104,7 @@ class VisualTCN(nn.Module):
         self.net = nn.Sequential(*[DSConv1d() for _ in range(5)])
     def forward(self, x): return self.net(x)
 
+# %% ../nbs/01a_asd.ipynb #78cab3f0
 class VisualConv1D(nn.Module):
     "512 -> 256 (k=5) -> 128 (k=1) temporal projection of [B,512,T]."
     def __init__(self):
@@ -112,6 +119,7 @@ class SqueezeExcite(nn.Module):
         self.fc = nn.Sequential(nn.Linear(c, c // reduction), nn.ReLU(), nn.Linear(c // reduction, c), nn.Sigmoid())
     def forward(self, x): return x * self.fc(x.mean((2, 3)))[:, :, None, None]
 
+# %% ../nbs/01a_asd.ipynb #0c4fcb62
 class SEBasicBlock(nn.Module):
     "conv-ReLU-BN, conv-BN, squeeze-excite, + shortcut, ReLU (the checkpoint's order: ReLU before the first BN)."
     def __init__(self, cin: int, cout: int, stride=1):
@@ -126,6 +134,7 @@ class SEBasicBlock(nn.Module):
         y = self.se(self.bn2(self.conv2(self.bn1(self.relu(self.conv1(x))))))
         return self.relu(y + (x if self.downsample is None else self.downsample(x)))
 
+# %% ../nbs/01a_asd.ipynb #3ad6c016
 class AudioEncoder(nn.Module):
     "MFCC [B,4T,13] -> [B,T,128]."
     def __init__(self, layers=(3, 4, 6, 3), filters=(16, 32, 64, 128)):
@@ -153,6 +162,7 @@ class AVAttention(nn.Module):
         x = self.norm1(src + self.dropout1(self.self_attn(tar, src, src, need_weights=False)[0]))
         return self.norm2(x + self.dropout2(self.linear2(self.dropout(F.relu(self.linear1(x))))))
 
+# %% ../nbs/01a_asd.ipynb #09caaeb1
 class TalkNetModel(nn.Module):
     "The audio-visual trunk: (MFCC [B,4T,13], raw grayscale faces [B,T,112,112] in 0..255) -> [B,T,256]."
     def __init__(self):
@@ -172,11 +182,13 @@ class TalkNetModel(nn.Module):
         av = torch.cat([a2, v2], -1)
         return self.selfAV(src=av, tar=av)
 
+# %% ../nbs/01a_asd.ipynb #163d6d96
 class SpeakHead(nn.Module):
     def __init__(self, d: int):
         super().__init__()
         self.FC = nn.Linear(d, 2)
 
+# %% ../nbs/01a_asd.ipynb #e0fe1dde
 class TalkNet(nn.Module):
     "TalkNet with the checkpoint's layout (`model`, `lossAV`, `lossA`, `lossV`); forward gives per-frame speaking logits [B,T]."
     def __init__(self):
@@ -197,6 +209,7 @@ def _unwrap(sd) -> dict:
     if not isinstance(sd, dict): raise ValueError(f"a TalkNet checkpoint is a state dict, got {type(sd).__name__}")
     return sd
 
+# %% ../nbs/01a_asd.ipynb #59f50c21
 def normalize_talknet_keys(sd: dict) -> dict:
     "Checkpoint keys in `TalkNet`'s layout: 'module.' removed, 'model.' added to a bare trunk's keys."
     out = {k.replace("module.", ""): v for k, v in sd.items() if torch.is_tensor(v)}
@@ -205,6 +218,7 @@ def normalize_talknet_keys(sd: dict) -> dict:
         out = {f"model.{k}": v for k, v in out.items()}
     return out
 
+# %% ../nbs/01a_asd.ipynb #c404d250
 def load_talknet_state(net: nn.Module, sd: dict, min_match: float = 0.95) -> dict:
     "Load a TalkNet state dict into `net`; returns {matched, missing, unexpected, mismatched}. Raises when too little matches."
     sd = normalize_talknet_keys(_unwrap(sd))
@@ -223,6 +237,7 @@ def load_talknet_state(net: nn.Module, sd: dict, min_match: float = 0.95) -> dic
     net.load_state_dict(ok, strict=False)
     return rep
 
+# %% ../nbs/01a_asd.ipynb #371e50c4
 def load_talknet(path, device: str = "cpu", min_match: float = 0.95) -> TalkNet:
     "A `TalkNet` in eval mode with the weights of `path`; `.load_report` lists matched/missing/unexpected keys."
     p = Path(path)
@@ -234,8 +249,11 @@ def load_talknet(path, device: str = "cpu", min_match: float = 0.95) -> TalkNet:
 
 # %% ../nbs/01a_asd.ipynb #0e0a0d9e
 def _mel(hz): return 2595 * np.log10(1 + np.asarray(hz, dtype=np.float64) / 700)
+
+# %% ../nbs/01a_asd.ipynb #8fe3fcc8
 def _hz(mel): return 700 * (10 ** (np.asarray(mel, dtype=np.float64) / 2595) - 1)
 
+# %% ../nbs/01a_asd.ipynb #5d0f4ea2
 def talknet_mfcc(audio, sr: int = 16000, numcep: int = 13, nfilt: int = 26, nfft: int = 512) -> np.ndarray:
     "MFCC [N,13] at 100 Hz of a mono waveform in [-1, 1] (see above); resampled to 16 kHz first if needed."
     x = np.asarray(audio, dtype=np.float64).ravel()
@@ -263,6 +281,7 @@ def talknet_mfcc(audio, sr: int = 16000, numcep: int = 13, nfilt: int = 26, nfft
     cep[:, 0] = np.log(energy)
     return cep.astype(np.float32)
 
+# %% ../nbs/01a_asd.ipynb #1a528c9c
 def talknet_face(chip: np.ndarray, padding: float | None = None, size: int = 112) -> np.ndarray:
     "TalkNet's lower-face crop (grayscale uint8 [size,size]) from a dlib aligned chip of padding `padding` (see above)."
     import cv2
@@ -297,6 +316,7 @@ def talknet_frame_scores(net: TalkNet, mfcc: np.ndarray, faces: np.ndarray, dura
             runs[n] = torch.cat(out).float().cpu().numpy()
     return (sum(weights[n] * runs[n] for n in runs) / sum(weights.values())).astype(np.float32)
 
+# %% ../nbs/01a_asd.ipynb #d5771624
 def track_to_talknet(crops: np.ndarray, frame_times: np.ndarray, period: float, audio: np.ndarray, sr: int,
                      padding: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mfcc [4T,13], faces [T,112,112] uint8 at 25 fps, which [T] = the sampled frame each 25 fps frame holds) of one
@@ -312,6 +332,7 @@ def track_to_talknet(crops: np.ndarray, frame_times: np.ndarray, period: float, 
     T = min(len(mfcc) // 4, n)
     return mfcc[:4 * T], faces[which[:T]], which[:T]
 
+# %% ../nbs/01a_asd.ipynb #7b4a8552
 class TalkNetScorer:
     "`face_rules.SpeakerScorer` running TalkNet on every track; tracks it cannot score (no audio, < 1 video frame) get NaN."
     name = "talknet"
@@ -337,6 +358,7 @@ class TalkNetScorer:
 
 _LOADED: dict = {}
 
+# %% ../nbs/01a_asd.ipynb #49d9155b
 def talknet_scorer_factory(s1: Stage1Config) -> TalkNetScorer:
     """`register_scorer('talknet', ...)` factory: loads `s1.asd_checkpoint` (on the GPU when there is one), once per
     process and file version (stage 1 asks for the scorer once per clip)."""

@@ -47,6 +47,7 @@ def _strip(ax, crops, title, max_n=8):
     idx = np.linspace(0, len(crops) - 1, min(max_n, len(crops))).round().astype(int)
     ax.imshow(np.concatenate([crops[i] for i in idx], axis=1))
 
+# %% ../nbs/07_case_studies.ipynb #50ac8215
 def case_figure(key: str, seqs: dict, frames: np.ndarray, dist: dict, gold: str, preds: dict, path, text: str = ""):
     """One Figure-3 panel. `seqs`: variant -> crops; `dist`: predict() output on the final faces;
     `preds`: label -> predicted emotion."""
@@ -92,6 +93,7 @@ def ensure_full_model(run, config, corpus, stage1_dir, cache_dir="data/cache/fea
         run_experiment(cfg, corpus, stage1_dir, run, seeds=seeds, cache_dir=cache_dir, device=device, label=TABLE5[0].label)
     return run / "seed0" / "ckpt" / "best"
 
+# %% ../nbs/07_case_studies.ipynb #10158c52
 def run_case_studies(corpus, stage1_dir, out_dir="reports", n_cases: int = 2, device: str = "cpu", config="cpu",
                      cache_dir="data/cache/features", affwild=None) -> dict:
     """Choose cases from the ablation runs' predictions and draw one figure each; writes cases.md. `config` is the

@@ -38,11 +38,13 @@ def arch_config(cfg: Config) -> dict:
     d = config_to_dict(cfg)
     return {f"{sec}.{k}": v for sec, keys in ARCH_FIELDS.items() for k, v in d[sec].items() if keys is None or k in keys}
 
+# %% ../nbs/05b_checkpoint.ipynb #7f50aab4
 def config_diff(a: Config | dict, b: Config | dict) -> list[str]:
     a = a if isinstance(a, dict) else arch_config(a); b = b if isinstance(b, dict) else arch_config(b)
     norm = lambda v: list(v) if isinstance(v, tuple) else v
     return [f"{k}: checkpoint {a.get(k)!r} vs requested {b.get(k)!r}" for k in sorted(set(a) | set(b)) if norm(a.get(k)) != norm(b.get(k))]
 
+# %% ../nbs/05b_checkpoint.ipynb #b5a9df75
 def build_model(cfg: Config, dims: ModelDims | dict, text_encoder=None) -> MARIO:
     "MARIO with the text encoder attached (when the text modality is on) and pretrained Swin loaded if configured."
     if text_encoder is None and "t" in cfg.model.modalities:
@@ -54,6 +56,7 @@ def build_model(cfg: Config, dims: ModelDims | dict, text_encoder=None) -> MARIO
     if m.dfer is not None and cfg.dfer.pretrained: load_pretrained_backbone(m.dfer, cfg.dfer.pretrained)
     return m
 
+# %% ../nbs/05b_checkpoint.ipynb #d0ea69bf
 def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims | dict, extra: dict | None = None) -> Path:
     "model.safetensors (weights) + model.json (config, dims, hashes); each written atomically, json last."
     from safetensors.torch import save_file
@@ -65,6 +68,7 @@ def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims | dict,
     atomic_write_json(d / "model.json", meta)
     return d
 
+# %% ../nbs/05b_checkpoint.ipynb #2b86f672
 def read_checkpoint_meta(ckpt_dir) -> dict:
     d = resolve_path(ckpt_dir)
     js = d / "model.json"
@@ -74,6 +78,7 @@ def read_checkpoint_meta(ckpt_dir) -> dict:
     if meta.get("format") != "facialmmt-mario-v1": raise ValueError(f"{js}: not a facialmmt MARIO checkpoint")
     return meta
 
+# %% ../nbs/05b_checkpoint.ipynb #b6cdc703
 def load_checkpoint(ckpt_dir, cfg: Config | None = None, text_encoder=None, device="cpu") -> tuple[MARIO, dict]:
     """Rebuild MARIO from a checkpoint folder. With `cfg`, its architecture fields must match the checkpoint's
     (ValueError listing the differing fields). A corrupt weights file or a key mismatch is a ValueError naming the file."""
@@ -105,12 +110,14 @@ def _rng_state() -> dict:
             "numpy_rest": [str(st[0]), int(st[2]), int(st[3]), float(st[4])], "python": list(random.getstate()[1]),
             "python_gauss": random.getstate()[2]}
 
+# %% ../nbs/05b_checkpoint.ipynb #ab9b3065
 def _set_rng_state(s: dict):
     torch.set_rng_state(s["torch"])
     r = s["numpy_rest"]
     np.random.set_state((r[0], s["numpy_keys"].numpy().astype(np.uint32), r[1], r[2], r[3]))
     random.setstate((3, tuple(int(x) for x in s["python"]), s["python_gauss"]))
 
+# %% ../nbs/05b_checkpoint.ipynb #457dfefe
 def save_train_state(d, model, cfg, dims, optimizers: dict, schedulers: dict, epoch: int, info: dict):
     """The last finished epoch as one generation: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain
     values only) and `state.json`, written last as the commit record with the epoch and the sha256 of the other files.
@@ -130,6 +137,7 @@ def save_train_state(d, model, cfg, dims, optimizers: dict, schedulers: dict, ep
                       "sha256": {f: file_hash(d / f, n=64) for f in ("model.safetensors", "model.json", "state.pt")}})
     if prev.exists(): shutil.rmtree(prev)
 
+# %% ../nbs/05b_checkpoint.ipynb #565b5054
 def train_state_status(d) -> tuple[str, str]:
     """("absent" | "incomplete" | "corrupt" | "ok", detail). Incomplete: no state.json yet (killed before the commit
     record). Corrupt: state.json present but a file's hash or epoch disagrees with it (disk damage or mixed files)."""
@@ -144,8 +152,10 @@ def train_state_status(d) -> tuple[str, str]:
     except (OSError, ValueError, KeyError, TypeError) as e: return "corrupt", f"unreadable state ({type(e).__name__}: {e})"
     return "ok", ""
 
+# %% ../nbs/05b_checkpoint.ipynb #9a95707a
 def train_state_ok(d) -> bool: return train_state_status(d)[0] == "ok"
 
+# %% ../nbs/05b_checkpoint.ipynb #f87d2a19
 def find_train_state(d) -> Path | None:
     """The newest complete generation of `d` (itself, else `<d>.prev`), or None. An incomplete one is skipped with a
     warning; a corrupt one is an error naming the folder (never resume from, or silently discard, mixed files)."""
@@ -157,6 +167,7 @@ def find_train_state(d) -> Path | None:
         if st == "incomplete": get_logger().warning(f"{c}: {why}; not resuming from it")
     return None
 
+# %% ../nbs/05b_checkpoint.ipynb #2737d477
 def load_train_state(d, model, cfg, optimizers, schedulers) -> tuple[int, dict]:
     d = Path(d)
     meta = read_checkpoint_meta(d)
@@ -183,6 +194,7 @@ def corpus_fingerprint(corpus) -> str:
         h.update(f"{p.relative_to(root)}:{p.stat().st_size}\n".encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/05b_checkpoint.ipynb #cdca6a7f
 def stage1_fingerprint(stage1_dir) -> str | None:
     "Every stage-1 output's (clip hash, config hash, status), or None when there is no stage-1 folder."
     if stage1_dir is None or not resolve_path(stage1_dir).is_dir(): return None
@@ -193,6 +205,7 @@ def stage1_fingerprint(stage1_dir) -> str | None:
         h.update(f"{js.relative_to(d)}:{m.get('clip_hash')}:{m.get('config_hash')}:{m.get('status')}:{m.get('unreadable')}\n".encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/05b_checkpoint.ipynb #2539e694
 def shared_inputs(cfg: Config, corpus, stage1_dir) -> dict:
     """The inputs every seed of a run shares: the models that really run (`encoders.models_key`: a fallback or another
     weight file is another key; resolving them hashes weight files), corpus and stage-1 fingerprints (stage 1 only if
@@ -202,13 +215,16 @@ def shared_inputs(cfg: Config, corpus, stage1_dir) -> dict:
     return {"models": models_key(models), "corpus": corpus_fingerprint(corpus),
             "stage1": stage1_fingerprint(stage1_dir) if "v" in cfg.model.modalities else None}
 
+# %% ../nbs/05b_checkpoint.ipynb #f4b289e5
 def run_inputs(cfg: Config, corpus, stage1_dir, shared: dict | None = None) -> dict:
     """The inputs a seed's result depends on: its config hash (the seed is part of the config) + `shared_inputs`
     (pass them in when several seeds of one run are checked)."""
     return {"config_hash": config_hash(cfg), **(shared if shared is not None else shared_inputs(cfg, corpus, stage1_dir))}
 
+# %% ../nbs/05b_checkpoint.ipynb #0fa43ac5
 def _local_run(seed_dir) -> Path: return Path(seed_dir) / "ckpt" / "local_run.json"
 
+# %% ../nbs/05b_checkpoint.ipynb #fc02d3ac
 def seed_state(seed_dir, inputs: dict) -> str:
     """`finished` (reuse it), `interrupted` (resume it), `stale` (another run's leftovers: clear them) or `new`, per the
     rules above. `inputs` is `run_inputs(...)` for this seed's config."""
@@ -221,14 +237,17 @@ def seed_state(seed_dir, inputs: dict) -> str:
         return "finished"
     return "interrupted"
 
+# %% ../nbs/05b_checkpoint.ipynb #f0c6af06
 def read_local_run(seed_dir) -> dict | None:
     try: return json.loads(_local_run(seed_dir).read_text())
     except (OSError, ValueError): return None
 
+# %% ../nbs/05b_checkpoint.ipynb #43dfa2b5
 def begin_local_run(seed_dir, inputs: dict) -> None:
     "Before training: record which inputs this checkpoint folder belongs to (not committed: it sits under ckpt/)."
     atomic_write_json(_local_run(seed_dir), {"inputs": inputs, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
 
+# %% ../nbs/05b_checkpoint.ipynb #855c6861
 def end_local_run(seed_dir) -> None:
     "After training: the record names the metrics file this checkout wrote, which makes the seed reusable."
     rec = read_local_run(seed_dir) or {}

@@ -20,11 +20,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 class UserError(Exception):
     "An error caused by the input (a path, a file, an option), reported as one line with no traceback."
 
+# %% auto #0
+__all__ = ['COMMANDS', 'UserError', 'main']
+
+# %% ../nbs/09_cli.ipynb #43618023
 def _usage() -> str:
     lines = ["usage: facialmmt <command> [options]   (facialmmt <command> --help for its options)", "", "commands:"]
     lines += [f"  {k:<10} {v[2]}" for k, v in COMMANDS.items()]
     return "\n".join(lines)
 
+# %% ../nbs/09_cli.ipynb #22649139
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -39,6 +44,3 @@ def main(argv: list[str] | None = None) -> int:
     try: return int(func(rest) or 0)
     except (UserError, FileNotFoundError, KeyError, ValueError) as e:
         print(f"facialmmt {cmd}: error: {e}", file=sys.stderr); return 1
-
-# %% auto #0
-__all__ = ['COMMANDS', 'UserError', 'main']

@@ -24,10 +24,12 @@ def _unit(x) -> np.ndarray:
     if not np.isfinite(x).all(): raise ValueError("embeddings contain NaN or inf")
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
+# %% ../nbs/02_clustering.ipynb #3910dd62
 def _knn_method(knn: str, n: int) -> str:
     if knn not in KNN_METHODS: raise ValueError(f"knn must be one of {KNN_METHODS}, got {knn!r}")
     return ("faiss" if n >= APPROX_KNN_MIN_N else "exact") if knn == "auto" else knn
 
+# %% ../nbs/02_clustering.ipynb #30fa6012
 def _exact_rows_np(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024):
     "numpy `_exact_rows`: float32 [chunk, n] similarity blocks, top-k by argpartition, then sorted descending."
     rows = np.asarray(rows, np.int64)
@@ -42,6 +44,7 @@ def _exact_rows_np(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024):
         sims.append(np.take_along_axis(v, o, 1)); idx.append(np.take_along_axis(part, o, 1))
     return np.concatenate(sims).astype(np.float32), np.concatenate(idx).astype(np.int64)
 
+# %% ../nbs/02_clustering.ipynb #aa090845
 def _exact_rows(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024, device: str | None = None):
     """Exact cosine top-k of the unit rows `x[rows]` against all of `x`, self (by index, not rank) excluded.
     `device=None`: numpy (stage-1 workers never import torch: ~440 MiB a process); a device name: torch there."""
@@ -59,6 +62,7 @@ def _exact_rows(x: np.ndarray, rows: np.ndarray, k: int, chunk: int = 1024, devi
             sims.append(v.cpu().numpy()); idx.append(i.cpu().numpy())
     return np.concatenate(sims).astype(np.float32), np.concatenate(idx).astype(np.int64)
 
+# %% ../nbs/02_clustering.ipynb #f8126013
 def _import_infomap():
     "infomap, with faiss imported before it when faiss is installed (see `_faiss_topk`: the SWIG iterator clash)."
     import sys
@@ -68,6 +72,7 @@ def _import_infomap():
     import infomap
     return infomap
 
+# %% ../nbs/02_clustering.ipynb #d4efc41f
 def _faiss_topk(x: np.ndarray, k: int, nprobe: int | None = None, chunk: int = 1024):
     "Approximate cosine top-k (faiss IVF-flat, inner product on unit vectors), self excluded; rows faiss leaves short are redone exactly."
     import sys
@@ -93,6 +98,7 @@ def _faiss_topk(x: np.ndarray, k: int, nprobe: int | None = None, chunk: int = 1
     if len(short): D[short], I[short] = _exact_rows(x, short, k, chunk)
     return D.astype(np.float32), I.astype(np.int64)
 
+# %% ../nbs/02_clustering.ipynb #69b5f419
 def knn_topk(emb, k: int, chunk: int = 1024, device: str | None = None, knn: str = "auto",
              nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cosine top-k neighbours of every row, self excluded: (sims [n,k'] float32 descending, idx [n,k'] int64),
@@ -104,6 +110,7 @@ def knn_topk(emb, k: int, chunk: int = 1024, device: str | None = None, knn: str
     if method == "faiss": return _faiss_topk(x, k, nprobe, chunk)
     return _exact_rows(x, np.arange(n), k, chunk, device)
 
+# %% ../nbs/02_clustering.ipynb #aaf68560
 def knn_graph(emb, k: int = 50, min_sim: float = 0.58, normalise: bool = True, chunk: int = 1024, knn: str = "auto",
               nprobe: int | None = None) -> np.ndarray:
     "Directed edges `[(i, j, w)]` as an [E, 3] float64 array: j among i's k nearest, cosine >= min_sim, w = cosine (normalised over i's out-edges)."
@@ -122,6 +129,7 @@ def _dense(labels) -> np.ndarray:
     _, inv = np.unique(np.asarray(labels), return_inverse=True)
     return inv.astype(np.int64)
 
+# %% ../nbs/02_clustering.ipynb #cdbe9054
 def infomap_cluster(emb, k: int = 50, min_sim: float = 0.58, directed: bool = True, seed: int = 0,
                     num_trials: int = 1, edges: np.ndarray | None = None, chunk: int = 1024, knn: str = "auto",
                     nprobe: int | None = None) -> np.ndarray:
@@ -192,8 +200,10 @@ def _contingency(true, pred) -> np.ndarray:
     np.add.at(C, (t, p), 1)
     return C
 
+# %% ../nbs/02_clustering.ipynb #f70b1de7
 def _f(p, r): return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
+# %% ../nbs/02_clustering.ipynb #1b140b05
 def pairwise_prf(true, pred) -> tuple[float, float, float]:
     C = _contingency(true, pred)
     c2 = lambda x: (x * (x - 1) / 2).sum()
@@ -201,6 +211,7 @@ def pairwise_prf(true, pred) -> tuple[float, float, float]:
     p = tp / pp if pp else 1.0; r = tp / tt if tt else 1.0
     return float(p), float(r), float(_f(p, r))
 
+# %% ../nbs/02_clustering.ipynb #45731377
 def bcubed_prf(true, pred) -> tuple[float, float, float]:
     C = _contingency(true, pred); n = C.sum()
     if n == 0: return 1.0, 1.0, 1.0
@@ -208,11 +219,13 @@ def bcubed_prf(true, pred) -> tuple[float, float, float]:
     r = (C ** 2 / np.maximum(C.sum(1, keepdims=True), 1)).sum() / n
     return float(p), float(r), float(_f(p, r))
 
+# %% ../nbs/02_clustering.ipynb #8501a1d4
 def nmi(true, pred) -> float:
     from sklearn.metrics import normalized_mutual_info_score
     if len(true) == 0: return 1.0
     return float(normalized_mutual_info_score(_dense(true), _dense(pred)))
 
+# %% ../nbs/02_clustering.ipynb #37b5e0bd
 def cluster_metrics(true, pred) -> dict:
     "All clustering metrics in one dict (pairwise_*, bcubed_*, nmi, n_clusters, n_true)."
     pp, pr, pf = pairwise_prf(true, pred); bp, br, bf = bcubed_prf(true, pred)
@@ -251,6 +264,7 @@ def same_person_cos(norm_a: float = DLIB_DESCRIPTOR_NORM, norm_b: float | None =
     nb = norm_a if norm_b is None else norm_b
     return float((norm_a ** 2 + nb ** 2 - dist ** 2) / (2 * norm_a * nb))
 
+# %% ../nbs/02_clustering.ipynb #f7877b3a
 def track_embeddings(emb, track_ids) -> tuple[np.ndarray, np.ndarray]:
     "(track ids [m], unit mean embedding per track [m, D]) over the rows with finite embeddings; tracks without one are left out."
     emb = np.asarray(emb, np.float32); tids = np.asarray(track_ids)
@@ -260,6 +274,7 @@ def track_embeddings(emb, track_ids) -> tuple[np.ndarray, np.ndarray]:
     M = np.stack([_unit(emb[ok & (tids == t)]).mean(0) for t in ts])
     return ts, _unit(M)
 
+# %% ../nbs/02_clustering.ipynb #fa2d9690
 def cooccurrence(frame_idx, track_ids, tracks) -> np.ndarray:
     "[m, m] bool: tracks[i] and tracks[j] have a face in the same frame (so they are two people)."
     fi, tids = np.asarray(frame_idx), np.asarray(track_ids)
@@ -269,6 +284,7 @@ def cooccurrence(frame_idx, track_ids, tracks) -> np.ndarray:
         for j in range(i + 1, m): C[i, j] = C[j, i] = bool(frames[i] & frames[j])
     return C
 
+# %% ../nbs/02_clustering.ipynb #04cb7055
 def cluster_tracks(track_emb, min_sim: float = 0.91, cannot_link: np.ndarray | None = None, directed: bool = True,
                    seed: int = 0, sizes=None) -> np.ndarray:
     """Cluster labels [m] of m face tracks: Infomap on the graph of track pairs with cosine >= min_sim that are not

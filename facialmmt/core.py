@@ -58,6 +58,7 @@ class DataConfig:
     sample_rate: int = 16000            # mono audio rate
     face_size: int = 112                # aligned face crop side, pixels
 
+# %% ../nbs/00_core.ipynb #8ed863cd
 @dataclass
 class EncoderConfig:
     "Pretrained components: the paper's choice by name, resolved offline (see `facialmmt.encoders`)."
@@ -75,6 +76,7 @@ class EncoderConfig:
     allow_fallback: bool = True         # use the packaged offline model when the named one is absent (off in `paper`: a missing model is an error)
     allow_random: bool = False          # random init only when asked by name (tests, smoke runs)
 
+# %% ../nbs/00_core.ipynb #fa43e3d2
 @dataclass
 class Stage1Config:
     "Face sequence extraction (paper 2.3, Appendix A.1)."
@@ -112,6 +114,7 @@ class Stage1Config:
     match_mode: str = "max"             # cluster-to-role similarity: max (or mean) over library images of the cluster centroid's cosine
     embed_max_per_track: int = 8        # embed at most this many evenly spaced faces per candidate track (0: all); the rest inherit the track's cluster
 
+# %% ../nbs/00_core.ipynb #ad89d34c
 @dataclass
 class DFERConfig:
     "Auxiliary frame-level facial expression recognition (paper 2.4.2, eq. 2-7)."
@@ -133,6 +136,7 @@ class DFERConfig:
     flip_p: float = 0.5                 # DFER training augmentation: horizontal flip probability
     max_frames_per_video: int | None = None  # subsample DFER training frames per video (None: all)
 
+# %% ../nbs/00_core.ipynb #1509f6af
 @dataclass
 class ModelConfig:
     "MARIO fusion (paper 2.4.3)."
@@ -150,6 +154,7 @@ class ModelConfig:
     face_source: str = "final"          # stage-1 face sequence used: final | rules | all | frames (Table 4 rows)
     text_window: int | None = None      # context utterances each side of the target fed to the text encoder (None: whole dialogue, the paper)
 
+# %% ../nbs/00_core.ipynb #4731174d
 @dataclass
 class TrainConfig:
     "Algorithm 1 (Appendix A.2) and its optimiser."
@@ -168,6 +173,7 @@ class TrainConfig:
     finetune_swin: bool = True
     num_workers: int = 0
 
+# %% ../nbs/00_core.ipynb #a3c6bdfc
 @dataclass
 class Config:
     "Everything a run depends on. `config_hash(cfg)` is its identity."
@@ -193,6 +199,7 @@ def _build(cls, d: dict, where: str):
 
 _SUBCONFIGS = {(Config, f.name): f.default_factory for f in fields(Config) if f.default_factory is not dataclasses.MISSING}
 
+# %% ../nbs/00_core.ipynb #4adad7db
 def config_to_dict(cfg) -> dict:
     "Plain nested dict of a config (or any dataclass)."
     return asdict(cfg)
@@ -201,6 +208,7 @@ def config_to_dict(cfg) -> dict:
 _RETIRED = {"data": ("synth_root", "fps")}      # fields nothing read (stage 1 samples at stage1.fps): dropped
 _BEFORE = {"encoders": {"text_pool": "first"}}  # fields added since, with the behaviour configs without them had
 
+# %% ../nbs/00_core.ipynb #1ad56073
 def config_from_dict(d: dict) -> Config:
     """Build a `Config`, failing on unknown keys. A key in `_RETIRED` is dropped; a key of `_BEFORE` missing from its
     section takes the value older versions behaved as (a checkpoint must be read as it was trained)."""
@@ -212,6 +220,7 @@ def config_from_dict(d: dict) -> Config:
             d[sec] = {**_BEFORE.get(sec, {}), **sub}
     return _build(Config, d, "config")
 
+# %% ../nbs/00_core.ipynb #2a71d6cb
 def save_config(cfg: Config, path) -> Path:
     "Write JSON (`.json`) or YAML (`.yaml`/`.yml`) atomically."
     path = Path(path)
@@ -222,6 +231,7 @@ def save_config(cfg: Config, path) -> Path:
     else: text = json.dumps(d, indent=2)
     return atomic_write_text(path, text)
 
+# %% ../nbs/00_core.ipynb #5ceed3e9
 def load_config(path) -> Config:
     "Read a config written by `save_config` (or by hand)."
     path = Path(path)
@@ -232,6 +242,7 @@ def load_config(path) -> Config:
     else: d = json.loads(text)
     return config_from_dict(d)
 
+# %% ../nbs/00_core.ipynb #7acae9de
 def config_hash(cfg, n: int = 12) -> str:
     "Stable short hash of a config or any part of it (canonical JSON, sorted keys): the cache key of what it produces."
     d = asdict(cfg) if is_dataclass(cfg) else cfg
@@ -252,6 +263,7 @@ def _replace(cfg, **overrides):
         tgt[parts[-1]] = v
     return config_from_dict(d)
 
+# %% ../nbs/00_core.ipynb #f5f7652e
 def parse_overrides(items) -> dict:
     "Command-line `KEY=VALUE` strings -> {dotted key: value}; values are JSON where they parse (3, 1e-4, true, [1,2]), else strings."
     out = {}
@@ -262,6 +274,7 @@ def parse_overrides(items) -> dict:
         except json.JSONDecodeError: out[k.strip()] = v
     return out
 
+# %% ../nbs/00_core.ipynb #5e25bac4
 def override(cfg: Config, **overrides) -> Config:
     "A new `Config` with dotted-key overrides, e.g. `override(cfg, **{'train.epochs': 3, 'model.hidden': 64})`."
     return _replace(cfg, **overrides)
@@ -274,9 +287,11 @@ def _paper() -> Config:
         "encoders.text_model": "roberta-large", "encoders.allow_fallback": False,   # no substitutions: a missing model stops the run
         "dfer.pretrained": SWIN_MS_CELEB})
 
+# %% ../nbs/00_core.ipynb #61860426
 def _paper_base() -> Config:
     return override(_paper(), **{"name": "paper-base", "encoders.text_model": "roberta-base"})
 
+# %% ../nbs/00_core.ipynb #bae05b77
 def _cpu() -> Config:
     return override(_paper(), **{
         "name": "cpu", "encoders.allow_fallback": True, "dfer.pretrained": None,  # a shrunk Swin: no pretrained weights fit it
@@ -296,6 +311,7 @@ def _cpu() -> Config:
         "train.warmup": 0.1, "train.precision": "fp32",
     })
 
+# %% ../nbs/00_core.ipynb #ad14e4df
 def _tiny() -> Config:
     return override(_cpu(), **{
         "name": "tiny", "data.synth_preset": "tiny", "encoders.text_max_len": 128,
@@ -305,6 +321,7 @@ def _tiny() -> Config:
 
 PRESETS = {"paper": _paper, "paper-base": _paper_base, "cpu": _cpu, "tiny": _tiny}
 
+# %% ../nbs/00_core.ipynb #2fde4f1f
 def get_config(name: str = "cpu", **overrides) -> Config:
     "A named preset (`paper`, `cpu`, `tiny`) or a path to a saved config, with dotted overrides."
     if name in PRESETS: cfg = PRESETS[name]()
@@ -323,11 +340,13 @@ def project_root() -> Path:
             if (p / "settings.ini").exists() and (p / "facialmmt").is_dir(): return p
     return Path.cwd()
 
+# %% ../nbs/00_core.ipynb #3b45ef07
 def resolve_path(p, root: Path | None = None) -> Path:
     "Absolute path; relative ones resolve against the project root, not the cwd (papermill and nbdev_test differ)."
     p = Path(p).expanduser()
     return p if p.is_absolute() else (root or project_root()) / p
 
+# %% ../nbs/00_core.ipynb #f9d6603f
 def portable_path(p) -> str | None:
     "A path as reports store it: relative to the project root when inside it (the checkout can move), else absolute."
     if p is None: return None
@@ -335,12 +354,14 @@ def portable_path(p) -> str | None:
     try: return str(p.relative_to(project_root()))
     except ValueError: return str(p)
 
+# %% ../nbs/00_core.ipynb #8e4a1c86
 def reports_root(corpus=None) -> Path:
     """Where a corpus's tables and figures go: `reports/` for the embedded default SynMELD (`data/synmeld`, the
     committed reference), `reports/<corpus folder name>/` for any other corpus, so results never mix corpora."""
     if corpus is None or resolve_path(corpus) == resolve_path("data/synmeld"): return resolve_path("reports")
     return resolve_path("reports") / resolve_path(corpus).name
 
+# %% ../nbs/00_core.ipynb #274eb0cb
 def seed_everything(seed: int, deterministic: bool = True) -> None:
     "Seed python, numpy and torch; make torch's CPU/CUDA kernels deterministic where it can."
     random.seed(seed); np.random.seed(seed)
@@ -354,6 +375,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
 
+# %% ../nbs/00_core.ipynb #675fc0dd
 def get_device(pref: str = "auto"):
     "`auto` -> cuda if available, else mps, else cpu. Asking for a device that is absent is an error, not a fallback."
     import torch
@@ -365,6 +387,7 @@ def get_device(pref: str = "auto"):
     if dev.type == "cuda" and not torch.cuda.is_available(): raise RuntimeError(f"device {pref!r} asked for, but CUDA is not available here")
     return dev
 
+# %% ../nbs/00_core.ipynb #da3d52cd
 def get_logger(name: str = "facialmmt") -> logging.Logger:
     log = logging.getLogger(name)
     if not logging.getLogger().handlers and not log.handlers:
@@ -386,16 +409,20 @@ def atomic_path(path) -> Iterator[Path]:
     finally:
         if tmp.exists(): tmp.unlink()
 
+# %% ../nbs/00_core.ipynb #48d4ef6b
 def atomic_write_bytes(path, data: bytes) -> Path:
     with atomic_path(path) as tmp: tmp.write_bytes(data)
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #d0a8d83e
 def atomic_write_text(path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
+# %% ../nbs/00_core.ipynb #5be8fd2f
 def atomic_write_json(path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default))
 
+# %% ../nbs/00_core.ipynb #8c3acd27
 def _json_default(o):
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
@@ -404,6 +431,7 @@ def _json_default(o):
     if is_dataclass(o): return asdict(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
+# %% ../nbs/00_core.ipynb #dcd8c0a5
 def file_hash(path, n: int = 16, chunk: int = 1 << 20) -> str:
     "sha256 of a file's content (the cache key of a clip: renaming or moving it does not re-extract it)."
     h = hashlib.sha256()

@@ -49,10 +49,12 @@ class ClipInfo:
     has_audio: bool
     sample_rate: int = 0   # native audio rate (0 when there is no audio)
 
+# %% ../nbs/00a_data.ipynb #cbb8cb11
 def _av():
     import av
     return av
 
+# %% ../nbs/00a_data.ipynb #eb3dacc2
 def _check_file(path) -> Path:
     p = Path(path)
     if not p.exists(): raise MediaError("file not found", p)
@@ -60,20 +62,24 @@ def _check_file(path) -> Path:
     if p.stat().st_size == 0: raise MediaError("file is empty (0 bytes)", p)
     return p
 
+# %% ../nbs/00a_data.ipynb #674ecb4b
 def _open(p: Path):
     av = _av()
     try: return av.open(str(p), "r")
     except av.FFmpegError as e: raise MediaError(f"unreadable or corrupt media file ({e.__class__.__name__}: {_short(e)})", p) from None
     except (OSError, UnicodeDecodeError) as e: raise MediaError(f"cannot open ({e})", p) from None
 
+# %% ../nbs/00a_data.ipynb #725a6567
 def _short(e) -> str:
     s = getattr(e, "strerror", None) or str(e)
     return s.split(": '")[0]
 
+# %% ../nbs/00a_data.ipynb #30890edb
 def _stream_seconds(s) -> float | None:
     if s.duration is not None and s.time_base is not None: return float(s.duration * s.time_base)
     return None
 
+# %% ../nbs/00a_data.ipynb #58ab043e
 def probe_clip(path, check: bool = True) -> ClipInfo:
     "Streams, size, rate and length of a clip; `check` demuxes all packets to catch truncated files (no decoding)."
     p = _check_file(path); av = _av()
@@ -106,6 +112,7 @@ def _fit(w: int, h: int, max_side: int | None) -> tuple[int, int]:
     s = max_side / max(w, h)
     return max(1, int(round(w * s))), max(1, int(round(h * s)))
 
+# %% ../nbs/00a_data.ipynb #b46f9a2a
 def iter_frames(path, fps: float | None = None, max_side: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
     "Stream `(index, time_s, rgb_uint8_frame)` sampled at `fps` (None = every native frame)."
     p = _check_file(path); av = _av()
@@ -137,6 +144,7 @@ def iter_frames(path, fps: float | None = None, max_side: int | None = None) -> 
             raise MediaError(f"corrupt or truncated video after {i} frames ({_short(e)})", p) from None
         if i < 0: raise MediaError("video stream decodes to no frames", p)
 
+# %% ../nbs/00a_data.ipynb #91c0190e
 def read_frames(path, fps: float | None = None, max_frames: int | None = None,
                 max_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     "Frames `[T,H,W,3] uint8` and their times `[T]` (seconds). `max_frames` stops early (first frames)."
@@ -157,6 +165,7 @@ def _mono(x: np.ndarray, names: list[str]) -> np.ndarray:
     if len(w) != x.shape[0] or w.sum() <= 0: w = np.ones(x.shape[0], np.float32)
     return (w / w.sum()) @ x
 
+# %% ../nbs/00a_data.ipynb #dac992cb
 def read_audio(path, sr: int = 16000) -> np.ndarray:
     "Mono float32 audio in [-1, 1] at `sr` Hz."
     p = _check_file(path); av = _av()
@@ -187,6 +196,7 @@ def _as_frame(f) -> np.ndarray:
     if f.ndim != 3 or f.shape[2] not in (3, 4): raise ValueError(f"frame must be HxW, HxWx3 or HxWx4, got shape {f.shape}")
     return np.ascontiguousarray(f[:, :, :3])
 
+# %% ../nbs/00a_data.ipynb #5b206f59
 def write_clip(path, frames: Iterable[np.ndarray] | np.ndarray | None, fps: float, audio: np.ndarray | None = None,
                sr: int = 16000, crf: int = 23, preset: str = "veryfast", pix_fmt: str = "yuv420p",
                threads: int = 0) -> Path:
@@ -249,20 +259,24 @@ def _byte_of() -> dict[str, int]:
     return m
 _BYTE_OF = _byte_of()
 
+# %% ../nbs/00a_data.ipynb #ac942072
 def _cls(lo: int, hi: int) -> str:
     return "[" + "".join(re.escape(c) for c, b in _BYTE_OF.items() if lo <= b <= hi) + "]"
 _CONT = _cls(0x80, 0xBF)
 _MOJIBAKE = re.compile(f"{_cls(0xC2, 0xDF)}{_CONT}|{_cls(0xE0, 0xEF)}{_CONT}{{2}}|{_cls(0xF0, 0xF4)}{_CONT}{{3}}")
 _C1 = re.compile("[\x80-\x9f]")
 
+# %% ../nbs/00a_data.ipynb #5bb0cd51
 def _undo(m: re.Match) -> str:
     try: return bytes(_BYTE_OF[c] for c in m.group(0)).decode("utf-8")
     except UnicodeDecodeError: return m.group(0)
 
+# %% ../nbs/00a_data.ipynb #538f4321
 def _c1(m: re.Match) -> str:
     try: return bytes([ord(m.group(0))]).decode("cp1252")
     except UnicodeDecodeError: return ""   # 0x81 0x8d 0x8f 0x90 0x9d mean nothing in cp1252
 
+# %% ../nbs/00a_data.ipynb #ae48376c
 def fix_text(s) -> str:
     "Repair MELD's cp1252/latin-1 mojibake (`Iâ\\x80\\x99m` → `I’m`, `Â\\x85` → `…`, `\\x92` → `’`)."
     if s is None: return ""
@@ -296,6 +310,7 @@ class Utterance:
     @property
     def key(self) -> str: return f"{self.split}/{self.name}"
 
+# %% ../nbs/00a_data.ipynb #08d54483
 def read_text_file(path: Path) -> tuple[str, str]:
     "(text, encoding) of a text file: UTF-8 (with or without BOM), else cp1252, else latin-1 (which decodes any bytes)."
     data = path.read_bytes()
@@ -305,16 +320,20 @@ def read_text_file(path: Path) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes any bytes")
 
 _TIME = re.compile(r"^\s*(\d+):(\d{1,2}):(\d{1,2})(?:[,.](\d+))?\s*$")
+
+# %% ../nbs/00a_data.ipynb #466d0dd5
 def _parse_time(s) -> float | None:
     m = _TIME.match(str(s or ""))
     if not m: return None
     h, mi, se, frac = m.groups()
     return int(h) * 3600 + int(mi) * 60 + int(se) + (int(frac) / 10 ** len(frac) if frac else 0.0)
 
+# %% ../nbs/00a_data.ipynb #9522211e
 def _opt_int(s) -> int | None:
     try: return int(float(str(s).strip()))
     except (TypeError, ValueError): return None
 
+# %% ../nbs/00a_data.ipynb #7456445e
 def read_meld_csv(csv_path, split: str, clip_dir=None, on_error: str = "raise") -> tuple[list[Utterance], list[dict]]:
     "Read one MELD split CSV; returns utterances (CSV order) and per-item statuses."
     if on_error not in ("raise", "record"): raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
@@ -394,12 +413,14 @@ def _walk(root: Path, depth: int) -> list[tuple[int, Path]]:
         out += [(d, s) for s in nxt]; frontier = nxt
     return out
 
+# %% ../nbs/00a_data.ipynb #c991c0ff
 def _has_clips(d: Path) -> bool:
     try:
         with os.scandir(d) as it:
             return any(e.name.startswith("dia") and e.name.endswith(".mp4") for e in it)
     except OSError: return False
 
+# %% ../nbs/00a_data.ipynb #2e43cb5d
 def find_meld_split(root, split: str, require_clips: bool = True) -> tuple[Path, Path | None]:
     "(csv_path, clip_dir) of one split under a MELD or SynMELD root."
     if split not in SPLITS: raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -416,6 +437,7 @@ def find_meld_split(root, split: str, require_clips: bool = True) -> tuple[Path,
         raise DataError(f"no clip folder for split {split!r} (one of {list(MELD_CLIP_DIRS[split])}); {_MELD_HELP}", r)
     return csvs[0], clip_dir
 
+# %% ../nbs/00a_data.ipynb #c5375c78
 def read_meld(root, splits: Iterable[str] = SPLITS, on_error: str = "record", require_clips: bool = True,
               statuses: list | None = None) -> dict[str, list[Utterance]]:
     "All requested splits of a MELD/SynMELD root; per-item statuses are appended to `statuses` if given, and logged."
@@ -431,6 +453,7 @@ def read_meld(root, splits: Iterable[str] = SPLITS, on_error: str = "record", re
             log.warning(f"{csv_path}: {len(utts)} utterances read; statuses {counts}")
     return out
 
+# %% ../nbs/00a_data.ipynb #620c60b0
 def group_dialogues(utts: Iterable[Utterance]) -> dict[int, list[Utterance]]:
     "Dialogue id -> its utterances sorted by utterance id (dialogues in ascending id order)."
     g: dict[int, list[Utterance]] = {}
@@ -455,6 +478,7 @@ class FaceSequence:
     n_dropped: int = 0                 # frames labelled -1 (unannotated) or 7 (Other)
     def __len__(self) -> int: return len(self.frame_paths)
 
+# %% ../nbs/00a_data.ipynb #dbde53cd
 def find_affwild(root) -> dict[str, Path]:
     "split ('train', 'val') -> annotation folder holding one `<video>.txt` per video."
     r = resolve_path(root)
@@ -467,10 +491,12 @@ def find_affwild(root) -> dict[str, Path]:
         get_logger().warning(f"{r}: several expression annotation folders {[str(c.relative_to(r)) for c in cands]}; using {cands[0].relative_to(r)}")
     return {s: cands[0] / n for s, n in AFFWILD_SPLITS.items() if _has_txt(cands[0] / n)}
 
+# %% ../nbs/00a_data.ipynb #babaeb32
 def _has_txt(d: Path) -> bool:
     try: return d.is_dir() and any(e.name.endswith(".txt") for e in os.scandir(d))
     except OSError: return False
 
+# %% ../nbs/00a_data.ipynb #7879404d
 def _is_expr_dir(d: Path) -> bool:
     "A folder of ABAW expression annotations: Train_Set/ or Validation_Set/ holding .txt files of single-integer lines."
     for name in AFFWILD_SPLITS.values():
@@ -483,6 +509,7 @@ def _is_expr_dir(d: Path) -> bool:
         return all("," not in x and " " not in x for x in data)      # AU / VA files: comma-separated values per line
     return False
 
+# %% ../nbs/00a_data.ipynb #ad7b1207
 def find_affwild_images(root) -> Path:
     "The `cropped_aligned` folder under an Aff-Wild2 root."
     r = resolve_path(root)
@@ -491,6 +518,7 @@ def find_affwild_images(root) -> Path:
         if (d / "cropped_aligned").is_dir(): return d / "cropped_aligned"
     raise DataError(f"no cropped_aligned/ folder found (searched 3 folder levels); {_AFFWILD_HELP}", r)
 
+# %% ../nbs/00a_data.ipynb #f975e26f
 def read_affwild_labels(txt) -> np.ndarray:
     "ABAW labels of one annotation file, one per frame (frame i+1 is entry i), validated."
     p = Path(txt)
@@ -511,6 +539,7 @@ def read_affwild_labels(txt) -> np.ndarray:
         vals.append(v)
     return np.asarray(vals, dtype=np.int64)
 
+# %% ../nbs/00a_data.ipynb #b8f5a2bb
 def read_affwild(root, split: str = "train", image_root=None) -> list[FaceSequence]:
     "Face sequences of one Aff-Wild2 split (sorted by video), labelled with MELD ids; empty sequences are left out."
     split = {"validation": "val", "valid": "val", "dev": "val"}.get(split, split)
@@ -541,6 +570,7 @@ def read_affwild(root, split: str = "train", image_root=None) -> list[FaceSequen
         log.warning(f"{ann[split]}: {n_missing} annotated frames without a jpg skipped; {n_empty} videos with no usable frame left out")
     return out
 
+# %% ../nbs/00a_data.ipynb #df038118
 def load_face_image(path, size: int = 112) -> np.ndarray:
     "An aligned face crop as RGB uint8 `[size,size,3]`."
     import cv2

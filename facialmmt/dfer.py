@@ -33,6 +33,7 @@ PIXEL_NORMS = {"imagenet": (IMAGENET_MEAN, IMAGENET_STD), "half": ((0.5, 0.5, 0.
 
 def _tuple(v): return tuple(v) if isinstance(v, (list, tuple)) else v
 
+# %% ../nbs/04_dfer.ipynb #dcd84024
 def build_backbone(dcfg: DFERConfig) -> nn.Module:
     "A timm Swin (no classifier) at `dcfg.img_size`; size fields left None keep the backbone's own (Swin-T in `paper`)."
     import timm
@@ -43,6 +44,7 @@ def build_backbone(dcfg: DFERConfig) -> nn.Module:
     try: return timm.create_model(dcfg.backbone, **kw)
     except Exception as e: raise ValueError(f"cannot build the DFER backbone {dcfg.backbone!r} with {kw}: {e}") from e
 
+# %% ../nbs/04_dfer.ipynb #7b93937c
 def to_pixels(images: torch.Tensor, size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD) -> torch.Tensor:
     "uint8 `[N, H, W, 3]` (or float `[N, 3, H, W]` in 0..1) → `(x - mean) / std`, float `[N, 3, size, size]`."
     if images.dtype == torch.uint8: x = images.permute(0, 3, 1, 2).float().div_(255.0)
@@ -53,6 +55,7 @@ def to_pixels(images: torch.Tensor, size: int, mean=IMAGENET_MEAN, std=IMAGENET_
     std = torch.as_tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - mean) / std
 
+# %% ../nbs/04_dfer.ipynb #0c32e33b
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
     "Resize uint8 crops `[L, S, S, 3]` to `[L, size, size, 3]` once (the feature cache stores them at the DFER size)."
     crops = np.asarray(crops)
@@ -98,6 +101,7 @@ class DFERModel(nn.Module):
         h = self.proj(self.backbone(to_pixels(images, self.dcfg.img_size, self.pixel_mean, self.pixel_std)))
         return h, self.head(h)
 
+# %% ../nbs/04_dfer.ipynb #3456af50
 def dfer_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     "Cross-entropy over frames on the raw logits (eq. 4, averaged over frames)."
     return F.cross_entropy(logits.float(), labels)
@@ -121,6 +125,7 @@ def _read_state(path: Path) -> dict:
         raise ValueError(f"{path}: not a state dict of tensors")
     return sd
 
+# %% ../nbs/04_dfer.ipynb #6b7fd264
 def _strip_prefixes(k: str, known) -> str:
     for _ in range(3):
         if k in known: break
@@ -129,12 +134,14 @@ def _strip_prefixes(k: str, known) -> str:
         k = k[len(p):]
     return k
 
+# %% ../nbs/04_dfer.ipynb #b0741464
 def swin_layout(keys) -> str:
     """'microsoft' (original Swin code, FaceX-Zoo, the authors': patch merging at the END of stage i, keys
     `layers.{0,1,2}.downsample`, head `head` or `output_layer`) or 'timm' (timm >= 0.9: at the START of stage i+1)."""
     ks = list(keys)
     return "microsoft" if any(k.startswith(("layers.0.downsample.", "output_layer.")) for k in ks) else "timm"
 
+# %% ../nbs/04_dfer.ipynb #4726d138
 def microsoft_to_timm(k: str) -> str | None:
     "timm name of an original-layout backbone key; None for head keys (`head.*`, the authors' `output_layer.{2,3}`: a flatten-Linear-BN 512-d head)."
     m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
@@ -143,6 +150,7 @@ def microsoft_to_timm(k: str) -> str | None:
     if k.startswith(("head.", "output_layer.")): return None
     return k
 
+# %% ../nbs/04_dfer.ipynb #51843001
 def timm_to_microsoft(k: str, authors: bool = True) -> str:
     "Inverse of `microsoft_to_timm` on backbone keys (`authors`: the final norm is `output_layer.0`, as in FaceX-Zoo's Swin)."
     m = re.match(r"layers\.(\d+)\.downsample\.(.*)", k)
@@ -150,6 +158,7 @@ def timm_to_microsoft(k: str, authors: bool = True) -> str:
     if authors and k.startswith("norm."): return "output_layer.0." + k[len("norm."):]
     return k
 
+# %% ../nbs/04_dfer.ipynb #e6cf6590
 def resize_rel_pos_bias(table: torch.Tensor, n_rows: int) -> torch.Tensor:
     "Bicubic resize of a relative-position bias table [(2W-1)², heads] to [n_rows, heads] (n_rows = (2W'-1)²)."
     a, b = int(round(math.sqrt(table.shape[0]))), int(round(math.sqrt(n_rows)))
@@ -158,6 +167,7 @@ def resize_rel_pos_bias(table: torch.Tensor, n_rows: int) -> torch.Tensor:
     t = F.interpolate(t, size=(b, b), mode="bicubic", align_corners=False)
     return t.reshape(table.shape[1], b * b).T.contiguous().to(table.dtype)
 
+# %% ../nbs/04_dfer.ipynb #1490bea3
 def load_pretrained_backbone(model: DFERModel, path, log=None, interpolate: bool = True) -> dict:
     """Load Swin weights into `model.backbone` from a timm-layout or original/authors'-layout checkpoint (a file, or a
     cached Hub repo id; prefixes `module.`/`backbone.`… stripped). Relative-position bias tables of another window
@@ -205,7 +215,6 @@ def load_pretrained_backbone(model: DFERModel, path, log=None, interpolate: bool
     model.set_pixel_norm(norm)
     return report
 
-
 # %% ../nbs/04_dfer.ipynb #fb069bb4
 def emotion_distribution(logits: torch.Tensor, tau: float = 1.0, sample: bool = False,
                          generator: torch.Generator | None = None) -> torch.Tensor:
@@ -216,10 +225,12 @@ def emotion_distribution(logits: torch.Tensor, tau: float = 1.0, sample: bool = 
         h = h - torch.log(-torch.log(u))
     return torch.softmax(h / tau, dim=-1)
 
+# %% ../nbs/04_dfer.ipynb #ebd06ab6
 def clarity(dist: torch.Tensor) -> torch.Tensor:
     "Emotion clarity δᵢ = gᵢ·gᵢ (eq. 6): 1 for a one-hot distribution, 1/7 ≈ 0.14 for a uniform one."
     return (dist * dist).sum(-1)
 
+# %% ../nbs/04_dfer.ipynb #119682ff
 def gate_keep(delta: torch.Tensor, mask: torch.Tensor, threshold: float, keep_all_if_none: bool = True) -> torch.Tensor:
     "Frames kept by the gate: valid and δ ≥ threshold; rows with faces but none passing keep all their faces."
     keep = (delta >= threshold) & mask
@@ -228,6 +239,7 @@ def gate_keep(delta: torch.Tensor, mask: torch.Tensor, threshold: float, keep_al
         keep = torch.where(none[:, None], mask, keep)
     return keep
 
+# %% ../nbs/04_dfer.ipynb #ef30067e
 def compact(keep: torch.Tensor, *seqs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
     """Move kept positions to the front (stable: original order kept), zero the rest, trim to the longest row.
     Returns (new_mask [B, L'], compacted seqs [B, L', ...], order [B, L] (source index of each new position))."""
@@ -243,6 +255,7 @@ def compact(keep: torch.Tensor, *seqs: torch.Tensor) -> tuple[torch.Tensor, list
         out.append(g[:, :Lp])
     return new_mask[:, :Lp], out, order
 
+# %% ../nbs/04_dfer.ipynb #bdd48675
 def emotion_aware_visual(frame_feats: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor, dcfg: DFERConfig,
                          sample: bool = False, generator: torch.Generator | None = None) -> dict:
     """Eq. 5–7, batched. frame_feats [B, L, d_v], logits [B, L, 7], mask [B, L] (True = a face).
@@ -268,6 +281,7 @@ def _load_image(path, size: int) -> np.ndarray:
     if img.shape[:2] != (size, size): img = resize_crops(img[None], size)[0]
     return img.astype(np.uint8, copy=False)
 
+# %% ../nbs/04_dfer.ipynb #f965f076
 def load_dfer_frames(seqs, size: int, max_frames_per_video: int | None = None, cache_dir=None, desc="DFER frames"):
     """All labelled frames of Aff-Wild2-format `FaceSequence`s as (uint8 [N, size, size, 3], labels int64 [N]).
     `max_frames_per_video` subsamples evenly (real Aff-Wild2 has ~1M frames). Cached as one npz keyed by the file list."""
@@ -292,6 +306,7 @@ def load_dfer_frames(seqs, size: int, max_frames_per_video: int | None = None, c
             with open(tmp, "wb") as f: np.savez(f, images=imgs, labels=labels)
     return imgs, labels
 
+# %% ../nbs/04_dfer.ipynb #8d9875d3
 def iter_dfer_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
                       generator: torch.Generator | None = None, flip_p: float = 0.0):
     "Mini-batches (uint8 images tensor, labels tensor); horizontal flips with probability `flip_p` when training."
@@ -305,6 +320,7 @@ def iter_dfer_batches(images: np.ndarray, labels: np.ndarray, batch_size: int, s
             x = torch.where(flip[:, None, None, None], x.flip(2), x)
         yield x, torch.from_numpy(labels[idx])
 
+# %% ../nbs/04_dfer.ipynb #afb85d0a
 def f1_report(y_true, y_pred) -> dict:
     "Macro / weighted F1, accuracy and per-class F1 over the 7 MELD classes (percent)."
     from sklearn.metrics import f1_score, accuracy_score
@@ -317,6 +333,7 @@ def f1_report(y_true, y_pred) -> dict:
             "accuracy": 100 * float(accuracy_score(y_true, y_pred)),
             "per_class_f1": {e: 100 * float(f) for e, f in zip(EMOTIONS, per)}, "n": int(len(y_true))}
 
+# %% ../nbs/04_dfer.ipynb #3ea5dee6
 @torch.no_grad()
 def evaluate_dfer(model: DFERModel, images: np.ndarray, labels: np.ndarray, batch_size: int = 256,
                   device="cpu") -> dict:
@@ -328,6 +345,7 @@ def evaluate_dfer(model: DFERModel, images: np.ndarray, labels: np.ndarray, batc
     model.train(was)
     return f1_report(labels, torch.cat(preds).numpy())
 
+# %% ../nbs/04_dfer.ipynb #3d92a899
 def train_dfer_epoch(model: DFERModel, images, labels, optimizer, scheduler=None, batch_size: int = 64,
                      generator=None, device="cpu", grad_clip: float | None = None, autocast=None,
                      max_steps: int | None = None, progress: bool = False, forward=None) -> float:

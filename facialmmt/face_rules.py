@@ -35,18 +35,21 @@ def _lm(lm) -> np.ndarray:
     if lm.ndim != 3 or lm.shape[1:] != (68, 2): raise ValueError(f"landmarks must be [T,68,2] (or [68,2]), got {lm.shape}")
     return lm
 
+# %% ../nbs/01_face_rules.ipynb #2c77be18
 def face_scale(lm) -> np.ndarray:
     "Inter-ocular distance per frame, [T] (the normaliser of every mouth measure)."
     lm = _lm(lm)
     d = np.linalg.norm(lm[:, LEFT_EYE].mean(1) - lm[:, RIGHT_EYE].mean(1), axis=-1)
     return np.maximum(d, 1e-6)
 
+# %% ../nbs/01_face_rules.ipynb #5bbdd4d1
 def mouth_gap(lm) -> np.ndarray:
     "Inner-lip opening per frame, [T]: mean distance between facing inner upper/lower lip points over the face scale."
     lm = _lm(lm)
     g = np.mean([np.linalg.norm(lm[:, a] - lm[:, b], axis=-1) for a, b in INNER_PAIRS], axis=0)
     return g / face_scale(lm)
 
+# %% ../nbs/01_face_rules.ipynb #daf12774
 def mouth_width(lm) -> np.ndarray:
     "Distance between the inner mouth corners (60, 64) over the face scale, [T]."
     lm = _lm(lm)
@@ -100,6 +103,7 @@ def frame_energy(audio, sr: int, times, fps: float) -> np.ndarray:
         if s.size: out[i] = 10 * np.log10(np.mean(s * s) + 1e-12)
     return np.maximum(out, -120.0)
 
+# %% ../nbs/01_face_rules.ipynb #412fbaf1
 def voice_activity(audio, sr: int, times, fps: float, margin_db: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
     "(energy dB [T], voiced bool [T]): voiced = energy above the clip's 10th-percentile floor + margin."
     e = frame_energy(audio, sr, times, fps)
@@ -107,12 +111,14 @@ def voice_activity(audio, sr: int, times, fps: float, margin_db: float = 10.0) -
     floor = np.percentile(e, 10)
     return e, (e > floor + margin_db) & (e > -100)
 
+# %% ../nbs/01_face_rules.ipynb #28dcbcd9
 def corr(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3: return 0.0
     sx, sy = x.std(), y.std()
     if sx < 1e-9 or sy < 1e-9: return 0.0
     return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
 
+# %% ../nbs/01_face_rules.ipynb #37a5c35f
 def av_sync(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, int]:
     "(best Pearson r between a track's mouth gap and the frame energy over lags -L..L, that lag). Lag l pairs gap[i] with energy[frame_idx[i]+l]."
     g = np.asarray(gaps, dtype=np.float64); fi = np.asarray(frame_idx, dtype=np.int64); e = np.asarray(energy, dtype=np.float64)
@@ -134,6 +140,7 @@ def box_iou(a, b) -> np.ndarray:
     union = area(a)[:, None] + area(b)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
+# %% ../nbs/01_face_rules.ipynb #088af649
 def link_tracks(frame_idx, boxes, embeddings=None, iou_thr: float = 0.3, id_sim: float = 0.9, max_gap: int = 2) -> np.ndarray:
     """Track id of each detection. `frame_idx` [N] (sampled-frame index of each detection), `boxes` [N,4],
     optional unit-norm `embeddings` [N,D]. A detection joins a live track when IoU >= iou_thr or (with embeddings)
@@ -175,10 +182,12 @@ class SpeakerScorer(Protocol):
 
 SCORERS: dict[str, Callable[[Stage1Config], SpeakerScorer]] = {}
 
+# %% ../nbs/01_face_rules.ipynb #3609e146
 def register_scorer(name: str, factory: Callable[[Stage1Config], SpeakerScorer]) -> None:
     "Make `cfg.stage1.asd_model = name` build `factory(cfg.stage1)` (e.g. a TalkNet wrapper loading `asd_checkpoint`)."
     SCORERS[name] = factory
 
+# %% ../nbs/01_face_rules.ipynb #4e38632e
 def get_scorer(s1: Stage1Config) -> SpeakerScorer | None:
     "The configured ASD scorer, or None (rules only)."
     if not s1.use_asd: return None
@@ -214,9 +223,11 @@ class TrackScore:
     def to_dict(self) -> dict:
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in self.__dict__.items()}
 
+# %% ../nbs/01_face_rules.ipynb #54baf6fe
 def _s1(s1, name, default):
     return getattr(s1, name, default) if s1 is not None else default
 
+# %% ../nbs/01_face_rules.ipynb #73b1e951
 def score_tracks(landmarks, frame_idx, track_ids, energy, s1: Stage1Config, asd_scores: dict | None = None) -> list[TrackScore]:
     """Apply the three rules to every track and fuse them. `landmarks` [N,68,2], `frame_idx` [N], `track_ids` [N]
     for the N faces of a clip; `energy` [T] from `frame_energy`; `asd_scores` {track_id: per-frame logits}."""
@@ -243,6 +254,7 @@ def score_tracks(landmarks, frame_idx, track_ids, energy, s1: Stage1Config, asd_
     fuse_scores(out, s1)
     return out
 
+# %% ../nbs/01_face_rules.ipynb #a040e163
 def fuse_scores(tracks: list[TrackScore], s1: Stage1Config) -> list[TrackScore]:
     "Fill `rule_score` and `is_candidate` (see the fusion rule above)."
     if not tracks: return tracks
@@ -287,6 +299,7 @@ class ClipFaces:
         cand = {t.track_id for t in self.tracks if t.is_candidate}
         return np.isin(self.track_ids, list(cand)) if len(self.track_ids) else np.zeros(0, bool)
 
+# %% ../nbs/01_face_rules.ipynb #513fd858
 def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face_size: int = 112,
                  scorer: SpeakerScorer | None = None, embed_all: bool = False, embed_max_per_track: int = 0) -> ClipFaces:
     "Detect, track and score the faces of one clip (frames [T,H,W,3] uint8 RGB at `times`, mono `audio` at `sr`)."

@@ -29,10 +29,12 @@ class ModelNotFound(FileNotFoundError):
 _log = get_logger()
 _LOGGED: set = set()
 
+# %% ../nbs/00d_faces.ipynb #79340d2c
 def log_once(msg: str, warn: bool = False):
     "Log `msg` once per process (a warning when `warn`)."
     if msg not in _LOGGED: _LOGGED.add(msg); (_log.warning if warn else _log.info)(msg)
 
+# %% ../nbs/00d_faces.ipynb #ada28974
 def size_mb(path) -> float | None:
     "On-disk size of a file or folder in MB (symlinks of the HF cache followed)."
     if path is None: return None
@@ -42,6 +44,7 @@ def size_mb(path) -> float | None:
     total = sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
     return round(total / 2**20, 2)
 
+# %% ../nbs/00d_faces.ipynb #49f8de6b
 def model_info(component: str, requested, resolved, source: str, params: int | None = None, size_mb: float | None = None, **extra) -> dict:
     "The info dict every loader returns."
     assert source in ("path", "hf-cache", "packaged", "builtin", "random"), source
@@ -50,16 +53,17 @@ def model_info(component: str, requested, resolved, source: str, params: int | N
     d.update(extra)
     return d
 
+# %% ../nbs/00d_faces.ipynb #6efbb0e9
 def looks_like_path(name: str) -> bool:
     "Whether a model name is meant as a file path (leading / . ~, an existing path, or a weight-file suffix)."
     return name.startswith(("/", "./", "../", "~")) or os.sep in name and Path(name).expanduser().exists() or Path(name).suffix in (".pt", ".pth", ".bin", ".safetensors", ".dat")
 
+# %% ../nbs/00d_faces.ipynb #65830a0c
 def local_path(name: str) -> Path | None:
     "An existing local file/folder for `name` (as given, or relative to the project root)."
     for p in (Path(name).expanduser(), resolve_path(name)):
         if p.exists(): return p.resolve()
     return None
-
 
 # %% ../nbs/00d_faces.ipynb #7d1ca621
 ALIGN_PADDING = 0.4          # get_face_chip padding of stage-1 crops (keeps mouth and chin)
@@ -82,12 +86,14 @@ def face_models_dir() -> Path:
             raise ModelNotFound(f"{d / f} is missing: reinstall face-recognition-models (`pip install --force-reinstall face-recognition-models`)")
     return d
 
+# %% ../nbs/00d_faces.ipynb #8929f5f1
 def torch_home() -> Path:
     "torch's model cache folder (facenet weights sit in its `checkpoints/`): `$TORCH_HOME`, else `$XDG_CACHE_HOME/torch`, else `~/.cache/torch`."
     return Path(os.environ.get("TORCH_HOME", Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "torch")).expanduser()
 
 THUMB_NAMES, THUMB_SIDE = ("thumb", "thumbnail"), 16
 
+# %% ../nbs/00d_faces.ipynb #a8a1b300
 def resolve_frame_model(name: str = "inception-casia", allow_fallback: bool = True) -> tuple[str, str | None, dict]:
     """Which frame-feature model runs: returns (kind "inception"|"dlib"|"thumb", weight path or None, info).
     `name`: "inception-casia" (the paper's; needs facenet-pytorch + the CASIA weight file), a path to that weight
@@ -134,6 +140,7 @@ class Face:
     @property
     def size(self) -> int: return int(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
+# %% ../nbs/00d_faces.ipynb #79ddb70d
 def _as_rgb_uint8(frame, what="frame") -> np.ndarray:
     a = np.asarray(frame)
     if a.ndim == 2: a = np.repeat(a[..., None], 3, axis=2)
@@ -145,6 +152,7 @@ def _as_rgb_uint8(frame, what="frame") -> np.ndarray:
         a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(a)
 
+# %% ../nbs/00d_faces.ipynb #c4102d0c
 class FaceAnalyzer:
     """dlib HOG detection + 68 landmarks, ResNet identity descriptors, aligned crops and per-crop frame features.
     Picklable: the dlib objects are dropped by `__getstate__` and reloaded lazily in the receiving process
@@ -298,6 +306,7 @@ class FaceAnalyzer:
 
 _FACE_CACHE: dict = {}
 
+# %% ../nbs/00d_faces.ipynb #f8616e0a
 def load_face_analyzer(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Config | None = None) -> FaceAnalyzer:
     "One `FaceAnalyzer` per process and setting (detector upsampling and `min_face` come from the stage-1 config)."
     enc_cfg = enc_cfg or EncoderConfig()

@@ -38,12 +38,14 @@ class MermcItem:
     status: str = "ok"
     text_feats: np.ndarray | None = None       # float32 [d_l] when the text encoder is frozen
 
+# %% ../nbs/05_features.ipynb #5013b0a2
 def check_finite(key: str, what: str, a: np.ndarray, where=None):
     if a.size and not np.isfinite(a.astype(np.float32)).all():
         bad = int((~np.isfinite(a.astype(np.float32))).sum())
         raise ValueError(f"{key}: {bad} non-finite (NaN/inf) values in {what}" + (f" ({where})" if where else "")
                          + "; delete that cache file or fix the input")
 
+# %% ../nbs/05_features.ipynb #0d9c7c8d
 def _feature_models(cfg: Config) -> str:
     "models_key of the audio and frame models that really run (a fallback, or another weight file, is another key)."
     from facialmmt.encoders import models_key, used_models
@@ -55,12 +57,14 @@ def _feature_models(cfg: Config) -> str:
 
 _FEATURE_MODELS: dict = {}
 
+# %% ../nbs/05_features.ipynb #3454324c
 def feature_config(cfg: Config) -> dict:
     "The parts of a config the cached features depend on, with the key of the models actually used."
     enc = {k: v for k, v in config_to_dict(cfg.encoders).items() if not k.startswith("text")}
     return {**enc, "sample_rate": cfg.data.sample_rate, "face_size": cfg.data.face_size,
             "img_size": cfg.dfer.img_size, "face_source": cfg.model.face_source, "v": 2, "models": _feature_models(cfg)}
 
+# %% ../nbs/05_features.ipynb #6091d373
 def _stage1_faces(stage1_dir, utt, source: str) -> tuple[np.ndarray, np.ndarray, str]:
     from facialmmt.stage1 import load_face_sequence, stage1_paths
     crops, fidx = load_face_sequence(stage1_dir, utt, variant=source)
@@ -71,6 +75,7 @@ def _stage1_faces(stage1_dir, utt, source: str) -> tuple[np.ndarray, np.ndarray,
         except Exception: status = "ok"
     return np.asarray(crops, np.uint8), np.asarray(fidx, np.int64), status
 
+# %% ../nbs/05_features.ipynb #1e6d7333
 def _cache_key(utt, cfg: Config, stage1_dir) -> str:
     parts = [config_hash(feature_config(cfg))]
     parts.append(file_hash(utt.clip) if utt.clip is not None and Path(utt.clip).exists() else "noclip")
@@ -102,6 +107,7 @@ class Extractors:
             self._face = load_face_analyzer(self.cfg.encoders, self.cfg.stage1)
         return self._face
 
+# %% ../nbs/05_features.ipynb #40266c61
 def extract_utterance(utt, cfg: Config, stage1_dir, ex: Extractors) -> dict:
     "Audio features, frame features and DFER-size face crops of one utterance (arrays), with a status."
     from facialmmt.data import read_audio
@@ -126,10 +132,12 @@ def extract_utterance(utt, cfg: Config, stage1_dir, ex: Extractors) -> dict:
     return {"audio": audio.astype(np.float16), "frames": frames.astype(np.float16), "faces": faces,
             "frame_idx": fidx, "status": np.array(status)}
 
+# %% ../nbs/05_features.ipynb #b9689949
 def feature_cache_path(utt, cfg: Config, stage1_dir, cache_dir) -> Path:
     "The cache file of one utterance's features: `<cache>/<split>/<name>.<key>.npz`, the key hashing everything they depend on."
     return resolve_path(cache_dir) / utt.split / f"{utt.name}.{_cache_key(utt, cfg, stage1_dir)}.npz"
 
+# %% ../nbs/05_features.ipynb #5e9d4b6f
 def cached_features(utt, cfg: Config, stage1_dir, ex: Extractors, cache_dir) -> dict:
     "Load one utterance's features from the cache, extracting and writing them (atomically) on a miss."
     path = feature_cache_path(utt, cfg, stage1_dir, cache_dir)
@@ -159,12 +167,14 @@ def text_ids(tokenizer, texts, target, max_len, context) -> np.ndarray:
         ids = ids[am]
     return ids.astype(np.int64)
 
+# %% ../nbs/05_features.ipynb #72234f57
 def context_window(texts: list, target: int, window: int | None) -> tuple[list, int]:
     "The dialogue's utterances within `window` of the target (None: all), and the target's index among them."
     if window is None: return list(texts), target
     lo = max(0, target - int(window))
     return list(texts[lo:target + int(window) + 1]), target - lo
 
+# %% ../nbs/05_features.ipynb #f3e7c73f
 def prepare_items(utts_by_split: dict, cfg: Config, stage1_dir, cache_dir, tokenizer=None, ex: Extractors | None = None,
                   progress: bool = True) -> dict[str, list[MermcItem]]:
     "MermcItems for every split: tokenised dialogue-context text, cached audio/frame features, face crops."
@@ -192,11 +202,13 @@ def prepare_items(utts_by_split: dict, cfg: Config, stage1_dir, cache_dir, token
     log.info(f"prepared {sum(map(len, out.values()))} utterances; statuses {statuses}")
     return out
 
+# %% ../nbs/05_features.ipynb #defc782c
 def max_len_stat(lengths) -> int:
     "mean + 3 std of the training lengths (paper 3.3), at least 1."
     a = np.asarray(list(lengths), np.float64)
     return max(1, int(math.ceil(a.mean() + 3 * a.std()))) if a.size else 1
 
+# %% ../nbs/05_features.ipynb #f94cbe0a
 def feature_norm(arrays) -> dict | None:
     "Per-channel mean and std over every frame of `arrays` ([T, d] each): the input standardisation of a MARIO branch."
     arrays = [np.asarray(a, np.float32) for a in arrays if len(a)]
@@ -204,6 +216,7 @@ def feature_norm(arrays) -> dict | None:
     x = np.concatenate(arrays).astype(np.float64)
     return {"mean": [round(float(v), 5) for v in x.mean(0)], "std": [round(float(v), 5) for v in x.std(0)]}
 
+# %% ../nbs/05_features.ipynb #a308370f
 def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> ModelDims:
     """Sizes MARIO is built with (saved in every checkpoint), and `audio_norm`: the training split's per-bin audio
     feature mean/std, which the audio branch standardises its input with (raw log-mel sits at ~14 ± 0.7, issue 17)."""
@@ -218,6 +231,7 @@ def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> ModelDims:
 def _even(n: int, k: int) -> np.ndarray:
     return np.arange(n) if n <= k else np.linspace(0, n - 1, k).round().astype(np.int64)
 
+# %% ../nbs/05_features.ipynb #d251cd0a
 def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 0, img_size: int | None = None) -> dict:
     "Pad a list of utterances into one batch with masks (True = valid); over-long sequences are subsampled evenly."
     dims = ModelDims.of(dims)
@@ -244,6 +258,7 @@ def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 
         b["text_feats"] = torch.from_numpy(np.stack([it.text_feats for it in items]).astype(np.float32))
     return b
 
+# %% ../nbs/05_features.ipynb #439602ff
 def iter_batches(items, batch_size, dims, shuffle=False, generator=None, pad_id=0, order=None):
     "Collated batches in `order` (default: shuffled by `generator` when `shuffle`, else as given)."
     if order is None: order = torch.randperm(len(items), generator=generator).tolist() if shuffle else range(len(items))
@@ -251,6 +266,7 @@ def iter_batches(items, batch_size, dims, shuffle=False, generator=None, pad_id=
     for i in range(0, len(order), batch_size):
         yield collate_mermc([items[j] for j in order[i:i + batch_size]], dims, pad_id)
 
+# %% ../nbs/05_features.ipynb #ba5fc111
 def to_device(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
@@ -262,6 +278,7 @@ def _affwild_root(cfg: Config, corpus: Path) -> Path | None:
 
 _DFER_OFF = "set model.use_dfer=false (--set model.use_dfer=false) to train without the auxiliary DFER task"
 
+# %% ../nbs/05_features.ipynb #20af9ab3
 def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict:
     """DFER train/val frames (uint8 at dfer.img_size, MELD labels) from the Aff-Wild2-layout set. Called only when the
     config asks for the DFER task: a missing set, split or frame is an error naming where it looked, never a warning
@@ -284,6 +301,7 @@ def load_dfer_data(cfg: Config, corpus, cache_dir) -> dict:
         out[split] = load_dfer_frames(seqs, cfg.dfer.img_size, cfg.dfer.max_frames_per_video, cache_dir=cache_dir, desc=f"DFER {split}")
     return out
 
+# %% ../nbs/05_features.ipynb #a2bc109c
 def dfer_note(cfg: Config, corpus) -> dict:
     "Whether the auxiliary DFER task runs and why not, as metrics.json and Table 3 state it."
     if "v" not in cfg.model.modalities: return {"on": False, "why": f"no visual modality (model.modalities={cfg.model.modalities!r})"}
@@ -301,6 +319,7 @@ def _read_splits(corpus) -> dict:
     utts.update(read_meld(corpus, ["test"]))
     return utts
 
+# %% ../nbs/05_features.ipynb #1d8ec1ee
 def prepare_run(cfg: Config, corpus, stage1_dir, cache_dir="data/cache/features", progress=True) -> dict:
     "Read the corpus, tokenise, load/extract cached features and DFER frames, derive model dims: shared by all seeds."
     from facialmmt.data import read_meld

@@ -27,6 +27,7 @@ def sinusoidal_positions(L: int, d: int, device=None) -> torch.Tensor:
     pe[:, 0::2] = torch.sin(pos * div); pe[:, 1::2] = torch.cos(pos * div[: d // 2])
     return pe
 
+# %% ../nbs/05a_mario.ipynb #7cc321ae
 def fill_empty(h: torch.Tensor, mask: torch.Tensor, token: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Rows with no valid position get `token` at position 0, marked valid (so attention never sees an all-masked row)."
     empty = ~mask.any(1)
@@ -35,6 +36,7 @@ def fill_empty(h: torch.Tensor, mask: torch.Tensor, token: torch.Tensor) -> tupl
     h = torch.where(put[..., None], token.to(h.dtype).expand_as(h), h)
     return h, mask | put
 
+# %% ../nbs/05a_mario.ipynb #4991ec09
 class ModalityEncoder(nn.Module):
     "Linear to d, learned positions, `layers` pre-LN self-attention Transformer layers with key-padding masks."
     def __init__(self, in_dim: int, d: int, layers: int, heads: int, dropout: float, max_len: int, stride: int = 1,
@@ -74,6 +76,7 @@ class ModalityEncoder(nn.Module):
         if self.encoder is not None: h = self.encoder(h, src_key_padding_mask=~mask)
         return h, mask
 
+# %% ../nbs/05a_mario.ipynb #a276a4fe
 class CrossModalLayer(nn.Module):
     "MulT block: x ← x + Attn(LN(x), LN(ctx)); x ← x + FFN(LN(x)). Key-padding mask on ctx."
     def __init__(self, d: int, heads: int, dropout: float):
@@ -89,6 +92,7 @@ class CrossModalLayer(nn.Module):
         x = x + self.drop(a)
         return x + self.drop(self.ff(self.ln_ff(x)))
 
+# %% ../nbs/05a_mario.ipynb #d5bea23e
 class CrossModalTransformer(nn.Module):
     "`layers` cross-modal blocks; inputs scaled by √d plus sinusoidal positions; final LayerNorm."
     def __init__(self, d: int, heads: int, layers: int, dropout: float):
@@ -104,6 +108,7 @@ class CrossModalTransformer(nn.Module):
         for l in self.layers: x = l(x, ctx, ctx_mask)
         return self.ln(x) * x_mask[..., None]
 
+# %% ../nbs/05a_mario.ipynb #a5c393ae
 class PairFusion(nn.Module):
     "A←B and B←A through one shared cross-modal transformer, concatenated in time (eq. 8 / eq. 9)."
     def __init__(self, d, heads, layers, dropout):
@@ -112,6 +117,7 @@ class PairFusion(nn.Module):
     def forward(self, a, am, b, bm):
         return torch.cat([self.cmt(a, am, b, bm), self.cmt(b, bm, a, am)], 1), torch.cat([am, bm], 1)
 
+# %% ../nbs/05a_mario.ipynb #1cde4da6
 class AttentionPool(nn.Module):
     "Masked additive attention pooling over time."
     def __init__(self, d):
@@ -216,4 +222,5 @@ class MARIO(nn.Module):
         out["logits"] = self.classifier(self.drop(self.pool(seq, mask)))
         return out
 
+# %% ../nbs/05a_mario.ipynb #8e6c3889
 def mermc_loss(logits, labels): return F.cross_entropy(logits.float(), labels)

@@ -79,12 +79,14 @@ class FaceLibrary:
         crops = {r: z[f"crops_{i}"] for i, r in enumerate(meta["roles"]) if f"crops_{i}" in z}
         return cls(list(meta["roles"]), emb, crops, meta.get("sources", {}))
 
+# %% ../nbs/03_matching.ipynb #c82462bc
 def leading_roles_of(train_utts: Sequence, cfg: Config, n: int = 6) -> list[str]:
     "cfg.stage1.leading_roles, or the n most frequent speakers of the training utterances (ties by name)."
     if cfg.stage1.leading_roles: return list(cfg.stage1.leading_roles)
     c = Counter(u.speaker for u in train_utts if u.speaker)
     return [s for s, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
+# %% ../nbs/03_matching.ipynb #1d594fc0
 def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], roles: Sequence[str], size: int = 20,
                   consensus: tuple[int, float] | None = None) -> FaceLibrary:
     """Library from `(role, utterance key, embeddings [n,D], crops [n,S,S,3])` of single-candidate training tracks.
@@ -117,6 +119,7 @@ def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], ro
 
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
+# %% ../nbs/03_matching.ipynb #c0a31446
 def load_library_dir(folder, analyzer, roles: Sequence[str] | None = None, size: int = 112) -> FaceLibrary:
     "A user's face library: `<folder>/<Role>/*.jpg|png` (one face per image; the largest one is used)."
     import cv2
@@ -155,6 +158,7 @@ def _centroid(e: np.ndarray) -> np.ndarray:
     c = np.asarray(e, np.float64).mean(0)
     return c / max(np.linalg.norm(c), 1e-12)
 
+# %% ../nbs/03_matching.ipynb #77880682
 def role_similarity(cluster_emb: np.ndarray, library: FaceLibrary, mode: str = "max") -> dict[str, float]:
     "Cosine similarity of one cluster (its centroid) to each role of the library."
     c = _centroid(cluster_emb); out = {}
@@ -163,6 +167,7 @@ def role_similarity(cluster_emb: np.ndarray, library: FaceLibrary, mode: str = "
         out[r] = float(s.max() if mode == "max" else s.mean())
     return out
 
+# %% ../nbs/03_matching.ipynb #9653fdf7
 def match_clusters(cluster_embs: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
                    sizes: dict | None = None, relative: bool = False) -> tuple[Any, float | None, dict]:
     """(chosen cluster id, its score, {cluster: {role: sim}}). Most similar to the speaker's role when the speaker is a
@@ -182,6 +187,7 @@ def match_clusters(cluster_embs: dict, library: FaceLibrary | None, speaker: str
     worst = min(order, key=lambda c: max(sims[c].values()))
     return worst, max(sims[worst].values()), sims
 
+# %% ../nbs/03_matching.ipynb #cf092ba6
 def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
     "{cluster: (best rule score of its tracks, summed rule score of its tracks)} for the labelled faces (labels >= 0)."
     labels, tids = np.asarray(labels), np.asarray(track_ids)
@@ -191,6 +197,7 @@ def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
         out[int(c)] = (max(s), sum(s))
     return out
 
+# %% ../nbs/03_matching.ipynb #afe410de
 def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
                    relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None,
                    offscreen: bool = True) -> dict:

@@ -37,6 +37,7 @@ class ModelBundle:
     extractors: Extractors | None = None
     def __post_init__(self): self.dims = ModelDims.of(self.dims)
 
+# %% ../nbs/05e_predict.ipynb #373b6392
 def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:
     "A trained model ready for `predict` (tokenizer and feature extractors loaded lazily from its config)."
     meta = read_checkpoint_meta(ckpt_dir)
@@ -49,6 +50,7 @@ def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:
     model, meta = load_checkpoint(ckpt_dir, cfg, text_encoder=te, device=device)
     return ModelBundle(model, cfg, ModelDims.from_dict(meta["dims"]), tok, torch.device(device), Extractors(cfg))
 
+# %% ../nbs/05e_predict.ipynb #2366aa17
 @torch.no_grad()
 def predict(bundle: ModelBundle, utterance_inputs) -> dict:
     """Emotion distribution of one utterance, with the per-frame emotion distributions, clarities and kept flags.
@@ -113,6 +115,7 @@ def _faces_now(u, cfg: Config, stage1_dir) -> tuple[np.ndarray, dict]:
     if len(crops) == 0: note["warning"] = f"no face for the model's visual modality (stage-1 status {r['meta']['status']!r})"
     return crops, note
 
+# %% ../nbs/05e_predict.ipynb #d8aeb271
 def predict_main(argv=None) -> int:
     """facialmmt predict --checkpoint DIR --corpus ROOT [--stage1 DIR] --key test/dia0_utt1   (utterances of a corpus)
     facialmmt predict CLIP.mp4 --text "..." [--context FILE] [--library DIR] [--sheet OUT.png] --checkpoint DIR   (your own clip)"""
@@ -184,6 +187,7 @@ def clip_utterance(clip, text: str = "", speaker: str | None = None, n_context: 
     return Utterance(split="clip", dialogue_id=0, utterance_id=int(n_context), speaker=speaker or "unknown", text=text,
                      emotion="", label=-1, clip=resolve_path(clip))
 
+# %% ../nbs/05e_predict.ipynb #88f326c4
 def read_context(path) -> list[str]:
     "The dialogue context before the utterance: one utterance per line (blank lines skipped), oldest first."
     p = resolve_path(path)
@@ -191,6 +195,7 @@ def read_context(path) -> list[str]:
     from facialmmt.data import read_text_file
     return [s.strip() for s in read_text_file(p)[0].splitlines() if s.strip()]
 
+# %% ../nbs/05e_predict.ipynb #be6e5d52
 def check_clip(clip, need_video: bool, need_audio: bool) -> Path:
     "The clip's path, after checking it can be read and has the streams the model needs (a clear `MediaError` otherwise)."
     from facialmmt.data import MediaError, probe_clip
@@ -202,6 +207,7 @@ def check_clip(clip, need_video: bool, need_audio: bool) -> Path:
     if need_audio and not info.has_audio: raise MediaError("has no audio stream: the model's acoustic modality needs one", p)
     return p
 
+# %% ../nbs/05e_predict.ipynb #586453d2
 def stage1_summary(meta: dict, arrays: dict) -> dict:
     """What stage 1 decided for one clip, as JSON: status, how it decided, the chosen track (the track most of whose faces
     are in the final sequence; None when the speaker is off screen or no face was found) and every track's rule scores."""
@@ -225,6 +231,7 @@ def _with_pass1_fields(meta: dict, pass1: dict) -> dict:
             if k not in c and k in extra.get(int(c["track_id"]), {}): c[k] = extra[int(c["track_id"])][k]
     return meta
 
+# %% ../nbs/05e_predict.ipynb #fc08e86d
 def predict_clip(bundle: ModelBundle, clip, text: str | None = None, context=(), library=None, speaker: str | None = None,
                  sheet=None, video=None, dpi: int = 80) -> dict:
     """Emotion of a researcher's own clip: stage 1 on the clip (rules only, or the face `library` folder: `speaker` names

@@ -20,10 +20,12 @@ def model_selection_of(per_seed: dict) -> str:
     sel = sorted({m.get("model_selection", "best dev weighted F1") for m in per_seed.values()})
     return " / ".join(sel) if sel else "?"
 
+# %% ../nbs/05c_reports.ipynb #c3cac4f7
 def mean_std(xs):
     xs = [x for x in xs if x is not None]
     return {"mean": float(np.mean(xs)) if xs else None, "std": float(np.std(xs)) if xs else None, "n": len(xs)}
 
+# %% ../nbs/05c_reports.ipynb #3fb97646
 def summarize(per_seed: dict) -> dict:
     ms = list(per_seed.values())
     s = {"weighted_f1": mean_std([m.get("test", {}).get("weighted_f1") for m in ms]),
@@ -32,12 +34,14 @@ def summarize(per_seed: dict) -> dict:
          "best_dev_wf1": mean_std([m.get("best_dev_wf1") for m in ms])}
     return s
 
+# %% ../nbs/05c_reports.ipynb #91fb3446
 def md_table(df) -> str:
     "A pipe table of a DataFrame (no tabulate dependency)."
     cols = [str(c) for c in df.columns]
     rows = [[str(v) for v in r] for r in df.itertuples(index=False)]
     return "\n".join(["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"] + ["| " + " | ".join(r) + " |" for r in rows])
 
+# %% ../nbs/05c_reports.ipynb #8b0ab8e8
 def fmt_pm(d): return "–" if d["mean"] is None else (f"{d['mean']:.2f} ± {d['std']:.2f}" if d["n"] > 1 else f"{d['mean']:.2f}")
 
 # %% ../nbs/05c_reports.ipynb #28d8678c
@@ -69,6 +73,7 @@ def write_reports(result: dict, out_dir, label: str | None = None) -> dict:
     atomic_write_json(out / "metrics.json", result)
     return {"table2": out / "table2.md", "table3": out / "table3.md", "confusion": out / "confusion.png", "metrics": out / "metrics.json"}
 
+# %% ../nbs/05c_reports.ipynb #48cab893
 def plot_confusion(cm: np.ndarray, path, title: str):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -48,6 +48,7 @@ class RunContext:
     def train_dir(self) -> Path:
         return self.reports / "train" / Path(self.config).stem
 
+# %% ../nbs/08_reproduce.ipynb #92a8a724
 @dataclass
 class Step:
     name: str
@@ -55,6 +56,7 @@ class Step:
     params: Callable[[RunContext], dict]
     when: Callable[[RunContext], bool] = lambda ctx: True
 
+# %% ../nbs/08_reproduce.ipynb #a443fb24
 def _aff(c: RunContext) -> str | None:
     "The Aff-Wild2 root as the notebooks receive it (None: the config's, else the corpus's own `<corpus>/affwild`)."
     return str(c.affwild) if c.affwild else None
@@ -99,6 +101,7 @@ def headline_numbers(read: Callable[[str], dict | None], train_rel: str) -> dict
         out[f"Table 4/5 {rid}, std"] = r["summary"]["weighted_f1"]["std"]
     return {k: v for k, v in out.items() if v is not None}
 
+# %% ../nbs/08_reproduce.ipynb #954003ae
 def compare_numbers(ref: dict, now: dict, source: str) -> dict:
     "Each number of `now` beside the reference and their difference; counts of identical and differing numbers."
     rows = {k: {"reference": ref.get(k), "now": v, "diff": None if ref.get(k) is None else v - ref[k]} for k, v in now.items()}
@@ -108,6 +111,7 @@ def compare_numbers(ref: dict, now: dict, source: str) -> dict:
             "new": sum(1 for r in rows.values() if r["reference"] is None),
             "max_abs_diff": max((abs(rows[k]["diff"]) for k in differ), default=0.0)}
 
+# %% ../nbs/08_reproduce.ipynb #6de57828
 def format_comparison(c: dict) -> str:
     "The comparison as printed at the end of a run."
     head = (f"Against the reference ({c['source']}): {len(c['numbers'])} numbers, {c['identical']} identical, "
@@ -118,6 +122,7 @@ def format_comparison(c: dict) -> str:
     lines += [f"  {k:<{w}}  {fmt(r['reference'])}  {fmt(r['now'])}  {fmt(r['diff'])}" for k, r in c["numbers"].items()]
     return "\n".join(lines)
 
+# %% ../nbs/08_reproduce.ipynb #8321f6e7
 def _reference_reader(reports: Path) -> tuple[Callable[[str], dict | None], str]:
     """Read the reports folder as committed at HEAD when git tracks it; else as it is now (call before the run).
     Returns (reader, a description of the source)."""
@@ -164,10 +169,12 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
 
 TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
 
+# %% ../nbs/08_reproduce.ipynb #e78fd0f9
 def is_test_cell(cell) -> bool:
     "Is the cell a test (tagged `test`)? The chain leaves such cells out."
     return TEST_TAG in cell.get("metadata", {}).get("tags", [])
 
+# %% ../nbs/08_reproduce.ipynb #fad34d40
 def chain_notebook(path, with_tests: bool = False):
     """The notebook as the chain executes it: without its cells tagged `test` (which `make test` runs; the chain is the
     job, not the test suite), so a test can sit beside the code it checks."""
@@ -177,6 +184,7 @@ def chain_notebook(path, with_tests: bool = False):
     nb.cells = [c for c in nb.cells if not is_test_cell(c)]
     return nb
 
+# %% ../nbs/08_reproduce.ipynb #2e638225
 def tag_test_cells(path, write: bool = True) -> int:
     """Tag `test` every untagged cell under a `## Tests…` heading (the heading included); returns how many it tagged.
     Idempotent; nbdev_clean keeps cell tags (settings.ini allowed_cell_metadata_keys = tags)."""
@@ -191,10 +199,12 @@ def tag_test_cells(path, write: bool = True) -> int:
     if write and n: nbformat.write(nb, str(path))
     return n
 
+# %% ../nbs/08_reproduce.ipynb #e0997c0b
 def _portable(params: dict) -> dict:
     "Parameters as the run record stores them: absolute paths inside the checkout made relative to it."
     return {k: portable_path(v) if isinstance(v, str) and Path(v).is_absolute() else v for k, v in params.items()}
 
+# %% ../nbs/08_reproduce.ipynb #27b10359
 def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, kernel: str = "python3") -> Path:
     "Execute the chain's notebooks in order; returns the run folder holding the executed copies and run.json."
     import papermill as pm
@@ -244,11 +254,13 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
         except Exception as e: log.warning(f"README not refreshed ({e}); run `make readme`")
     return run_dir
 
+# %% ../nbs/08_reproduce.ipynb #5ef3f9b6
 def _git_commit() -> str | None:
     import subprocess
     try: return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(), capture_output=True, text=True, timeout=10).stdout.strip() or None
     except Exception: return None
 
+# %% ../nbs/08_reproduce.ipynb #df68bc8c
 def _machine() -> str:
     import os, platform
     try:
@@ -257,6 +269,7 @@ def _machine() -> str:
     except Exception: gpu = "?"
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}, Python {platform.python_version()}"
 
+# %% ../nbs/08_reproduce.ipynb #34a4322b
 def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[str]:
     "A README section from a generated markdown file; image links rewritten relative to the repository root."
     p = reports / rel
@@ -270,6 +283,7 @@ def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[st
         if q.exists(): out += [f"![{q.stem}]({q.relative_to(project_root()) if q.is_relative_to(project_root()) else q})", ""]
     return out
 
+# %% ../nbs/08_reproduce.ipynb #dfe152be
 def _train_section(reports: Path) -> list[str]:
     "Every training run under reports/train/ as rows of one Table-2-layout table (and one Table-3 table), + confusions."
     import pandas as pd
@@ -290,6 +304,7 @@ def _train_section(reports: Path) -> list[str]:
         if (r / "confusion.png").exists(): out += [f"![{r.name}]({rel(r / 'confusion.png')})", ""]
     return out
 
+# %% ../nbs/08_reproduce.ipynb #1357f123
 def _notebooks_section(reports: Path) -> list[str]:
     "Links to the chain's executed notebooks as published in `<reports>/notebooks/` (nothing when none is there)."
     nbs = sorted((reports / "notebooks").glob("*.ipynb"))
@@ -300,6 +315,7 @@ def _notebooks_section(reports: Path) -> list[str]:
             "`make docs` for the documentation site built from them): " +
             ", ".join(f"[{p.stem}]({rel(p)})" for p in nbs) + ".", ""]
 
+# %% ../nbs/08_reproduce.ipynb #d714a702
 def _reference_line(c: dict | None) -> str:
     "One README line: how the run's headline numbers compare with the reference it was checked against."
     if not c: return "- Reference check: this run record predates it."
@@ -308,6 +324,7 @@ def _reference_line(c: dict | None) -> str:
          f"Table 3, every Table 4/5 row), **{c['identical']} identical**, {c['differ']} differ")
     return s + (f" (largest |difference| {c['max_abs_diff']:.3f} points; `last_run.json` lists each)." if c["differ"] else ".")
 
+# %% ../nbs/08_reproduce.ipynb #9a9aea42
 def write_results_summary(reports, record: dict | None = None) -> Path:
     "reports/README_results.md: every generated table and figure, plus what was run, on what, with which seeds."
     reports = resolve_path(reports)
@@ -338,6 +355,7 @@ def write_results_summary(reports, record: dict | None = None) -> Path:
                     "tables it alone writes (ablations, case studies) may be missing."]
     return atomic_write_text(reports / "README_results.md", "\n".join(lines) + "\n")
 
+# %% ../nbs/08_reproduce.ipynb #cc8bbcfd
 def refresh_readme(out_dir=None) -> Path:
     """Re-render README.md from nbs/index.ipynb (executed, inputs hidden) so its results section matches reports/.
     `out_dir`: render elsewhere (tests compare that with the committed README)."""
@@ -349,6 +367,7 @@ def refresh_readme(out_dir=None) -> Path:
                    cwd=root, capture_output=True)
     return out / "README.md"
 
+# %% ../nbs/08_reproduce.ipynb #659f1f77
 def reproduce_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="facialmmt reproduce", description=__doc__ or "run the notebook chain")
     p.add_argument("--preset", default="default", choices=sorted(PRESET_SEEDS))
@@ -376,6 +395,7 @@ def _portable_text(s: str) -> str:
     root = str(project_root())
     return s.replace(root + "/", "").replace(root, ".")
 
+# %% ../nbs/08_reproduce.ipynb #b44dbf00
 def _join_streams(outputs: list) -> list:
     "Consecutive outputs of one stream joined into one (papermill records each logged line as its own output)."
     out = []
@@ -385,6 +405,7 @@ def _join_streams(outputs: list) -> list:
         else: out.append(o)
     return out
 
+# %% ../nbs/08_reproduce.ipynb #2ce53649
 def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
     """Copy a run's executed notebooks (`NN_<notebook>.ipynb`) to `dest/<notebook>.ipynb`, with paths inside the
     checkout made relative; `complete` (the whole chain ran): remove published notebooks this run did not produce."""
@@ -413,6 +434,7 @@ def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
         for stale in set(dest.glob("*.ipynb")) - set(out): stale.unlink()
     return out
 
+# %% ../nbs/08_reproduce.ipynb #982dd50e
 def merge_outputs(source_nb, executed_nb):
     """The source notebook with the executed copy's outputs. Its code cells that the chain runs (test cells left out) are aligned by source (difflib): a cell with
     the same source takes its outputs; in a block edited since the run, cells pair by position when the block has as
@@ -437,12 +459,14 @@ def merge_outputs(source_nb, executed_nb):
     nb.cells = cells
     return nb, n, changed
 
+# %% ../nbs/08_reproduce.ipynb #df91b25e
 def trim_stream(text: str, keep: int = 15) -> str:
     "A long log for a web page: its first and last `keep` lines, and how many were left out between them."
     lines = text.splitlines(keepends=True)
     if len(lines) <= 2 * keep + 1: return text
     return "".join(lines[:keep] + [f"… {len(lines) - 2 * keep} lines left out here (the published notebook has them all) …\n"] + lines[-keep:])
 
+# %% ../nbs/08_reproduce.ipynb #83ab3d51
 def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
     """nbs/ copied to `build` with the published executed outputs merged in (`published`: default
     reports/notebooks/); a stream output (a training log) keeps its first and last `keep_lines` lines on the page.
@@ -466,6 +490,7 @@ def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
         if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
     return filled
 
+# %% ../nbs/08_reproduce.ipynb #3a0a108f
 def build_docs(out=None, engine: str = "auto", published=None) -> Path:
     """The documentation site in `out` (default `_docs/`): `docs_sources`, the index executed, then rendered by
     `engine`: quarto (nbdev_docs), nbconvert, or auto (quarto when installed, else nbconvert, saying so)."""

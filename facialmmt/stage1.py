@@ -41,23 +41,27 @@ def pass1_hash(cfg: Config) -> str:
     return config_hash({"v": STAGE1_VERSION, "stage1": s1, "face_size": cfg.data.face_size,
                         "det": cfg.encoders.face_detector, "id": cfg.encoders.identity_model})
 
+# %% ../nbs/03a_stage1.ipynb #c95a54c1
 def stage1_hash(cfg: Config, library_hash: str | None = None) -> str:
     "The contract's `config_hash`: every stage-1 setting plus the face library's content."
     s1 = {k: v for k, v in config_to_dict(cfg.stage1).items() if k not in _NOT_HASHED}
     return config_hash({"v": STAGE1_VERSION, "v2": PASS2_VERSION, "stage1": s1, "face_size": cfg.data.face_size,
                         "det": cfg.encoders.face_detector, "id": cfg.encoders.identity_model, "library": library_hash})
 
+# %% ../nbs/03a_stage1.ipynb #6a8d3dd0
 def _key_parts(key: str) -> tuple[str, str]:
     split, _, name = str(key).partition("/")
     if not name: raise KeyError(f"utterance key {key!r} is not of the form 'split/dia{{D}}_utt{{U}}'")
     return split, name
 
+# %% ../nbs/03a_stage1.ipynb #c93e071f
 def stage1_paths(root, key: str) -> tuple[Path, Path]:
     "The (npz, json) files of utterance `key` ('split/dia{D}_utt{U}') under a stage-1 folder."
     split, name = _key_parts(key)
     d = Path(root) / split
     return d / f"{name}.npz", d / f"{name}.json"
 
+# %% ../nbs/03a_stage1.ipynb #78879434
 def clip_hash_of(utt) -> str | None:
     "Content hash of an utterance's clip (None when the clip is missing)."
     c = getattr(utt, "clip", None)
@@ -71,11 +75,13 @@ def _empty_pass1(S: int) -> dict:
                 crops=np.zeros((0, S, S, 3), np.uint8), track_ids=np.zeros(0, np.int64),
                 embeddings=np.zeros((0, 128), np.float32), candidate=np.zeros(0, bool), energy=np.zeros(0), voiced=np.zeros(0, bool))
 
+# %% ../nbs/03a_stage1.ipynb #728b60a0
 def _resize(frames: np.ndarray, S: int) -> np.ndarray:
     import cv2
     if len(frames) == 0: return np.zeros((0, S, S, 3), np.uint8)
     return np.stack([cv2.resize(f, (S, S), interpolation=cv2.INTER_AREA) for f in frames]).astype(np.uint8)
 
+# %% ../nbs/03a_stage1.ipynb #193281a4
 def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dict, dict]:
     "Pass 1 for one utterance: (meta dict, arrays dict). Never raises for a bad clip; the status says what happened."
     from facialmmt.data import MediaError, read_audio, read_frames
@@ -130,12 +136,14 @@ def av_sync_chance(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, np
     win = lambda s: float(max(r[(s + j) % T] for j in range(-L, L + 1)))
     return win(0), np.array([win(s) for s in range(2 * L + 1, T - 2 * L)])
 
+# %% ../nbs/03a_stage1.ipynb #dacbedc1
 def follows_audio(gaps, frame_idx, energy, max_lag: int = 2, q: float = 0.95) -> bool | None:
     "True when the track's AV sync beats the q-quantile of its circular-shift null; None when the clip is too short to tell."
     obs, null = av_sync_chance(gaps, frame_idx, energy, max_lag)
     if len(null) == 0: return None
     return bool(obs > np.quantile(null, q))
 
+# %% ../nbs/03a_stage1.ipynb #6569ed72
 def _cluster_faces(fi, tids, cand, emb, s1) -> np.ndarray:
     "Cluster label of every face (-1: not a candidate, or a candidate track with no embedded face)."
     labels = np.full(len(fi), -1, np.int64)
@@ -155,6 +163,7 @@ def _cluster_faces(fi, tids, cand, emb, s1) -> np.ndarray:
     for t, l in zip(ts, tl): labels[cand & (tids == t)] = l
     return labels
 
+# %% ../nbs/03a_stage1.ipynb #e161bc9f
 def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrary | None, library_hash: str | None = None) -> tuple[dict, dict]:
     "Pass 2 for one utterance from its pass-1 result: (contract json dict, contract arrays)."
     s1, S = cfg.stage1, cfg.data.face_size
@@ -206,6 +215,7 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
                 timings_s=dict(meta1.get("timings_s", {})) | {"cluster": t_cluster, "match": time.perf_counter() - t0 - t_cluster})
     return meta, arrays
 
+# %% ../nbs/03a_stage1.ipynb #ae18a3b6
 def extract_clip(utt, cfg: Config, library: FaceLibrary | None = None, analyzer=None) -> dict:
     """Both passes for one clip, in memory: {"meta": contract json dict, "arrays": contract arrays, "pass1": pass-1 meta}.
     A pure function of (clip, cfg, library): call it from a notebook, a joblib process or a Dask worker."""
@@ -221,6 +231,7 @@ _VARIANTS = {"final": ("crops", "frame_idx"), "rules": ("crops_rules", "frame_id
 def _key_of(utt_or_key) -> str:
     return utt_or_key if isinstance(utt_or_key, str) else utt_or_key.key
 
+# %% ../nbs/03a_stage1.ipynb #b727ef98
 def load_stage1_meta(stage1_dir, utt_or_key) -> dict:
     "The contract json of one utterance."
     key = _key_of(utt_or_key); _, js = stage1_paths(resolve_path(stage1_dir), key)
@@ -228,6 +239,7 @@ def load_stage1_meta(stage1_dir, utt_or_key) -> dict:
     if m is None: raise FileNotFoundError(f"no stage-1 result for {key} in {resolve_path(stage1_dir)} ({js.name} missing or unreadable)")
     return m
 
+# %% ../nbs/03a_stage1.ipynb #e6ee4039
 def load_face_sequence(stage1_dir, utt_or_key, variant: str = "final") -> tuple[np.ndarray, np.ndarray]:
     "(crops uint8 [L,S,S,3], frame_idx int [L]) of one utterance; variant: final | rules | all | frames."
     if variant not in _VARIANTS: raise ValueError(f"variant must be one of {list(_VARIANTS)}, got {variant!r}")
@@ -254,11 +266,13 @@ def _exit_with_parent(poll_s: float = 1.0) -> None:
         os._exit(70)
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
+# %% ../nbs/03a_stage1.ipynb #700948bd
 def _in_worker(fn, *args):
     "Call `fn(*args)` inside a pool worker, tying the worker's life to its parent's."
     _exit_with_parent()
     return fn(*args)
 
+# %% ../nbs/03a_stage1.ipynb #2bc22951
 def pass1_job(utt, cfg: Config, cache_dir: str, analyzer=None) -> dict:
     t0 = time.perf_counter()
     try: meta, arrays = analyze_utterance(utt, cfg, analyzer, get_scorer(cfg.stage1))
@@ -270,6 +284,7 @@ def pass1_job(utt, cfg: Config, cache_dir: str, analyzer=None) -> dict:
     save_npz(npz, arrays); atomic_write_json(js, meta)
     return dict(key=utt.key, status=meta["status"], seconds=time.perf_counter() - t0)
 
+# %% ../nbs/03a_stage1.ipynb #9115059f
 def pass2_job(utt, cfg: Config, cache_dir: str, out: str, library: FaceLibrary | None, lib_hash: str | None) -> dict:
     t0 = time.perf_counter()
     npz1, js1 = stage1_paths(cache_dir, utt.key)
@@ -288,12 +303,14 @@ def pass2_job(utt, cfg: Config, cache_dir: str, out: str, library: FaceLibrary |
     atomic_write_json(js, meta)                       # json last: its presence means the clip is finished
     return dict(key=utt.key, status=meta["status"], seconds=time.perf_counter() - t0)
 
+# %% ../nbs/03a_stage1.ipynb #bb6a547e
 def _done(js: Path, chash: str | None, field_name: str, value: str) -> bool:
     "A clip is finished when its json carries the same clip and config hashes (and is not an `error`) and its npz exists."
     m = read_json(js)
     return bool(m) and m.get("status") != "error" and m.get("clip_hash") == chash and m.get(field_name) == value \
         and js.with_suffix(".npz").exists()
 
+# %% ../nbs/03a_stage1.ipynb #d43624d9
 def run_jobs(fn, items: list, args: tuple, workers: int, scheduler, desc: str, progress: bool) -> list[dict]:
     "Run fn(item, *args) over items; results in completion order. joblib processes, or Dask when scheduler is given."
     from tqdm.auto import tqdm
@@ -326,6 +343,7 @@ def run_jobs(fn, items: list, args: tuple, workers: int, scheduler, desc: str, p
     finally: bar.close()
     return res
 
+# %% ../nbs/03a_stage1.ipynb #7c95ec4e
 def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] = ("train", "dev", "test"), workers: int | None = None,
                scheduler: str | None = None, limit: int | None = None, library_dir=None, progress: bool = True,
                analyzer=None) -> dict:
@@ -405,6 +423,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     atomic_write_json(out / "stage1_summary.json", summary)
     return summary
 
+# %% ../nbs/03a_stage1.ipynb #b4a8081d
 def _library_entries(train_utts, cache: Path, roles: Sequence[str]):
     "Single-candidate training tracks of leading-role speakers, from the pass-1 cache."
     for u in train_utts:

@@ -29,6 +29,7 @@ def has_ground_truth(corpus_root) -> bool:
     "True when the corpus carries SynMELD's generated ground truth (`ground_truth.json`); real MELD does not."
     return (resolve_path(corpus_root) / "ground_truth.json").is_file()
 
+# %% ../nbs/03b_stage1_eval.ipynb #9e18a88f
 def describe_stage1(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "dev", "test")) -> dict:
     """What stage 1 did, measured without ground truth, per split and over all: utterances, clip statuses, faces per
     utterance (final sequence, rule candidates, all detected), share of utterances left empty, clusters per clip,
@@ -52,6 +53,7 @@ def describe_stage1(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "
     res["all"] = _describe_rows(rows_all)
     return res
 
+# %% ../nbs/03b_stage1_eval.ipynb #3c81098a
 def _describe_rows(rows: list) -> dict:
     done = [r for r in rows if r is not None]
     d = dict(n_utterances=len(rows), n_with_output=len(done), missing=len(rows) - len(done),
@@ -72,6 +74,7 @@ def _gt_clips(corpus_root) -> dict:
     if not p.exists(): raise FileNotFoundError(f"{p}: no ground truth (evaluation needs a SynMELD corpus)")
     return json.loads(p.read_text(encoding="utf-8"))["clips"]
 
+# %% ../nbs/03b_stage1_eval.ipynb #0794c6e7
 def gt_identities(g: dict, times, face_frame, boxes, min_iou: float = 0.3) -> np.ndarray:
     "Ground-truth identity (str, or '' for a false detection) of each detected face of one clip."
     from facialmmt.face_rules import box_iou
@@ -85,6 +88,7 @@ def gt_identities(g: dict, times, face_frame, boxes, min_iou: float = 0.3) -> np
         if iou.max() >= min_iou: out[i] = gf[int(iou.argmax())]["identity"]
     return out
 
+# %% ../nbs/03b_stage1_eval.ipynb #9d959776
 def _seq_stats(ids: np.ndarray, speaker: str, n_speaker_faces: int) -> dict:
     if len(ids) == 0: return dict(correct=0, empty=1, n=0, n_spk=0, purity=None, recall=0.0)
     c = Counter(ids.tolist()); maj = max(sorted(c), key=lambda k: c[k])
@@ -94,6 +98,7 @@ def _seq_stats(ids: np.ndarray, speaker: str, n_speaker_faces: int) -> dict:
 
 VARIANTS_EVAL = ("all", "rules", "rules+clustering", "full")
 
+# %% ../nbs/03b_stage1_eval.ipynb #58e7df22
 def _vs_rules(pairs: list) -> dict:
     "Final choice against the top rule track over (top rule right, final right) pairs: accuracies, clips lost and gained."
     if not pairs: return dict(n_utterances=0)
@@ -101,6 +106,7 @@ def _vs_rules(pairs: list) -> dict:
     return dict(n_utterances=len(pairs), top_rule_accuracy=float(t.mean()), final_accuracy=float(f.mean()),
                 lost=int(((t == 1) & (f == 0)).sum()), gained=int(((t == 0) & (f == 1)).sum()))
 
+# %% ../nbs/03b_stage1_eval.ipynb #1464391b
 def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train", "dev", "test")) -> dict:
     "Real-speaker sequence accuracy, purity, recall and emptiness of the four variants (a)-(d), per split and overall."
     gt = _gt_clips(corpus_root); out_dir = resolve_path(stage1_dir)
@@ -163,6 +169,7 @@ def evaluate_sequences(corpus_root, stage1_dir, splits: Sequence[str] = ("train"
            "statuses": dict(statuses), "missing": n_missing}
     return res
 
+# %% ../nbs/03b_stage1_eval.ipynb #5f23ad40
 def pooled_faces(corpus_root, stage1_dir, split: str, candidates_only: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "(embeddings [n,D], GT identity [n], utterance index [n]) of the embedded faces of a split's pass-1 cache."
     gt = _gt_clips(corpus_root); cache = resolve_path(stage1_dir) / "_pass1"
@@ -181,6 +188,7 @@ def pooled_faces(corpus_root, stage1_dir, split: str, candidates_only: bool = Tr
     if not E: return np.zeros((0, 128), np.float32), np.zeros(0, object), np.zeros(0, int)
     return np.concatenate(E), np.concatenate(Y), np.concatenate(U)
 
+# %% ../nbs/03b_stage1_eval.ipynb #7cc89856
 def evaluate_clustering(corpus_root, stage1_dir, cfg: Config, tune_split: str = "train", eval_split: str = "test", tune: bool = True,
                         ks=(5, 10, 20, 50), sims=(0.58, 0.9, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99), ks_pooled=(10, 50, 100, 200),
                         sims_clip=(0.58, 0.9, 0.94, 0.96, 0.97, 0.975, 0.98, 0.985)) -> dict:
@@ -228,6 +236,7 @@ def evaluate_clustering(corpus_root, stage1_dir, cfg: Config, tune_split: str = 
                                         for k, v in per.items()})
     return out
 
+# %% ../nbs/03b_stage1_eval.ipynb #84fe53c7
 def measure_throughput(corpus_root, cfg: Config, n_clips: int = 16, workers: Sequence[int] = (1, 2), split: str = "test") -> dict:
     """Pass-1 throughput (clips/min, the cost of stage 1) on the same n clips with each worker count, in one call.
     One worker runs in this process (models already loaded after the first clip); N workers are joblib/loky processes,
@@ -253,6 +262,7 @@ def measure_throughput(corpus_root, cfg: Config, n_clips: int = 16, workers: Seq
         out["speedup"] = out[f"workers_{workers[-1]}"]["clips_per_min"] / out[f"workers_{workers[0]}"]["clips_per_min"]
     return out
 
+# %% ../nbs/03b_stage1_eval.ipynb #58139a4b
 def evaluate_stage1(corpus_root, stage1_dir, cfg: Config | None = None, splits: Sequence[str] = ("train", "dev", "test"),
                     throughput_clips: int = 0, throughput_workers: Sequence[int] = (1, 2), tune: bool = True) -> dict:
     """Everything the stage-1 report holds: what can be counted without ground truth (`observed`, always), then
@@ -277,6 +287,7 @@ def evaluate_stage1(corpus_root, stage1_dir, cfg: Config | None = None, splits: 
     if throughput_clips: res["throughput"] = measure_throughput(corpus_root, cfg, throughput_clips, throughput_workers)
     return res
 
+# %% ../nbs/03b_stage1_eval.ipynb #2037839f
 def evaluate_match_variant(corpus_root, stage1_dir, cfg: Config, match_mode: str = "max+relative", workers: int = 1) -> dict:
     """Re-run pass 2 only with another `match_mode` into `<stage1_dir>.variants/<mode>` (pass-1 cache shared by a
     symlink) and score its sequences."""
@@ -290,9 +301,11 @@ def evaluate_match_variant(corpus_root, stage1_dir, cfg: Config, match_mode: str
     return dict(match_mode=match_mode, stage1_dir=str(side), on_screen={s: v["full"] for s, v in r["on_screen"].items()},
                 off_screen_empty=r["off_screen"]["all"]["full"].get("empty"))
 
+# %% ../nbs/03b_stage1_eval.ipynb #34b9d95c
 def _fmt(x, p=3):
     return "–" if x is None else (f"{x:.{p}f}" if isinstance(x, float) else str(x))
 
+# %% ../nbs/03b_stage1_eval.ipynb #076f57ed
 def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") -> tuple[Path, Path]:
     "reports/stage1.json (everything) and reports/stage1.md (the tables)."
     d = resolve_path(reports_dir); d.mkdir(parents=True, exist_ok=True)
@@ -318,6 +331,7 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
     atomic_write_text(mp, "\n".join(L) + "\n")
     return jp, mp
 
+# %% ../nbs/03b_stage1_eval.ipynb #463425c4
 def _observed_lines(obs: dict | None) -> list[str]:
     "The report's ground-truth-free table (`describe_stage1`)."
     if not obs: return []
@@ -337,6 +351,7 @@ def _observed_lines(obs: dict | None) -> list[str]:
     if obs.get("absent_splits"): L += ["", f"Splits the corpus does not have: {obs['absent_splits']}."]
     return L + [""]
 
+# %% ../nbs/03b_stage1_eval.ipynb #a4d8face
 def _gt_lines(res: dict) -> list[str]:
     "The report's ground-truth sections (SynMELD only)."
     L = ["## Real-speaker sequence accuracy (utterances whose speaker is on screen)", "",
@@ -418,6 +433,7 @@ def _gt_lines(res: dict) -> list[str]:
             L.append(f"| {r['k']} | {r['min_sim']} | {_fmt(r['bcubed_f_multi'])} | {_fmt(r['bcubed_f_single'])} |")
     return L
 
+# %% ../nbs/03b_stage1_eval.ipynb #74566391
 def _throughput_lines(res: dict) -> list[str]:
     "The report's throughput and last-run lines."
     L = []

@@ -40,6 +40,7 @@ def load_stage1_result(target, key: str | None = None) -> tuple[dict, dict, Path
                 if k not in c and k in extra.get(int(c["track_id"]), {}): c[k] = extra[int(c["track_id"])][k]
     return meta, arrays, js
 
+# %% ../nbs/03c_stage1_viz.ipynb #8627366a
 def stage1_tracks(meta: dict, arrays: dict) -> list[dict]:
     "One dict per track (increasing id): faces (positions in the *_all arrays), frames, rules, cluster, candidate, final share."
     tids = np.asarray(arrays.get("track_ids_all", np.zeros(0)), np.int64)
@@ -62,6 +63,7 @@ def _colour(i: int):
     import matplotlib
     return matplotlib.colormaps["tab10"](i % 10)
 
+# %% ../nbs/03c_stage1_viz.ipynb #39987f82
 def clip_frames(meta: dict, clip=None):
     "Full-size frames of the clip at the stage-1 sampling rate, or None when the clip cannot be read."
     from facialmmt.data import read_frames
@@ -72,6 +74,7 @@ def clip_frames(meta: dict, clip=None):
     try: return read_frames(p, fps=meta.get("fps"))[0]
     except Exception: return None
 
+# %% ../nbs/03c_stage1_viz.ipynb #49d4f986
 def _ground_truth(meta: dict, arrays: dict, clip=None) -> dict | None:
     "{identities: per face (the *_all order), speaker} from a SynMELD ground_truth.json next to the clip's split folder."
     p = clip or meta.get("clip")
@@ -84,9 +87,11 @@ def _ground_truth(meta: dict, arrays: dict, clip=None) -> dict | None:
     ids = gt_identities(g, arrays["frame_times"], arrays["frame_idx_all"], arrays["boxes_all"])
     return dict(identities=ids, speaker=g.get("speaker"), on_screen=g.get("speaker_on_screen"))
 
+# %% ../nbs/03c_stage1_viz.ipynb #1a3e0579
 def _fmt(v, f="{:.2f}"):
     return "–" if v is None else (f.format(v) if isinstance(v, float) else str(v))
 
+# %% ../nbs/03c_stage1_viz.ipynb #747f27b6
 def contact_sheet(meta: dict, arrays: dict, frames=None, gt: dict | None = None, n_frames: int = 6, n_crops: int = 6):
     "The annotated figure of one clip (see above); `frames` are the full-size sampled frames (None: thumbnails, no boxes)."
     import matplotlib
@@ -192,6 +197,7 @@ def contact_sheet(meta: dict, arrays: dict, frames=None, gt: dict | None = None,
     ax.set_xlabel("time (s): each dot a detected face, filled = in the final sequence"); ax.grid(axis="x", alpha=0.3)
     return fig
 
+# %% ../nbs/03c_stage1_viz.ipynb #59ca5950
 def annotate_frames(meta: dict, arrays: dict, frames) -> np.ndarray:
     "Every sampled frame with its faces' boxes (track colour, `T<track> c<cluster>`, thick + `*` for the final sequence)."
     import cv2
@@ -213,11 +219,13 @@ def annotate_frames(meta: dict, arrays: dict, frames) -> np.ndarray:
         cv2.putText(img, label, (x0 + 3, y0 - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2, cv2.LINE_AA)
     return out
 
+# %% ../nbs/03c_stage1_viz.ipynb #e9eacf85
 def annotated_video(meta: dict, arrays: dict, frames, out, audio=None, sr: int = 16000) -> Path:
     "An .mp4 of the sampled frames with `annotate_frames`' boxes, at the stage-1 sampling rate (with the clip's audio if given)."
     from facialmmt.data import write_clip
     return write_clip(out, annotate_frames(meta, arrays, frames), float(meta.get("fps") or 6.0), audio, sr=sr)
 
+# %% ../nbs/03c_stage1_viz.ipynb #2995f2e1
 def show_stage1(target, key: str | None = None, out=None, clip=None, n_frames: int = 6, dpi: int = 80, video=None) -> Path:
     """Write the contact sheet of one utterance's stage-1 result to `out` (default: next to its json, `<name>.sheet.png`);
     with `video`, also the annotated .mp4 there (it needs the clip)."""
@@ -237,6 +245,7 @@ def show_stage1(target, key: str | None = None, out=None, clip=None, n_frames: i
     fig.savefig(out, dpi=dpi); plt.close(fig)
     return out
 
+# %% ../nbs/03c_stage1_viz.ipynb #53f143dd
 def show_main(argv: list[str] | None = None) -> int:
     "`facialmmt show-stage1 <json|npz|stage1-dir> [key] [--out sheet.png] [--clip video] [--frames N]`"
     ap = argparse.ArgumentParser(prog="facialmmt show-stage1", description="Annotated contact sheet of one clip's stage-1 result: "

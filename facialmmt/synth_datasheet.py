@@ -29,11 +29,13 @@ def load_ground_truth(root) -> dict:
     if not p.is_file(): raise FileNotFoundError(f"{p}: no SynMELD ground truth here (generate with `facialmmt synth`)")
     return json.loads(p.read_text(encoding="utf-8"))
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #b092808e
 def box_iou(a, b) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy; u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / u if u > 0 else 0.0
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #398c2915
 def match_boxes(dets, gts, min_iou: float = 0.3) -> list[tuple[int, int, float]]:
     "Greedy one-to-one matching of detected to ground-truth boxes by IoU: [(det index, gt index, iou)]."
     pairs = sorted(((box_iou(d, g), i, j) for i, d in enumerate(dets) for j, g in enumerate(gts)), reverse=True)
@@ -44,6 +46,7 @@ def match_boxes(dets, gts, min_iou: float = 0.3) -> list[tuple[int, int, float]]
         used_d.add(i); used_g.add(j); out.append((i, j, float(iou)))
     return out
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #20c204d3
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     "P(a random positive scores above a random negative) (ties count half)."
     allv = np.concatenate([pos, neg]); order = np.argsort(allv, kind="mergesort")
@@ -53,6 +56,7 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
         if m.sum() > 1: ranks[m] = ranks[m].mean()
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #76389015
 def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_embed: int = 400, seed: int = 0,
                   analyzer=None) -> dict:
     "Detection rate, landmark lip-gap correlation and identity-embedding separation of the stage-1 face models."
@@ -103,6 +107,7 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
 
 _HOG_DIM = 8 * 8 * 9
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #2573397c
 def _hog_feature(frame: np.ndarray, box, size: int = 64) -> np.ndarray:
     "A small HOG (8x8 cells of 8 px, 9 unsigned orientation bins, per-cell L2 over 2x2 neighbourhoods) of a face box."
     x0, y0, x1, y1 = [int(round(v)) for v in box]
@@ -117,6 +122,7 @@ def _hog_feature(frame: np.ndarray, box, size: int = 64) -> np.ndarray:
     nb = np.sqrt(cv2.blur((h ** 2).sum(-1).astype(np.float32), (2, 2)) * 4 + 1e-6)
     return (h / nb[..., None]).ravel().astype(np.float32)
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #79d46004
 def _audio_feature(a: np.ndarray, sr: int = SR) -> np.ndarray:
     "Prosody statistics: energy level/spread, voiced share, zero-crossing rate, spectral centroid, pitch proxy."
     hop = sr // 100; fr = np.lib.stride_tricks.sliding_window_view(a, 400)[::hop] if len(a) >= 400 else a[None, :]
@@ -130,6 +136,7 @@ def _audio_feature(a: np.ndarray, sr: int = SR) -> np.ndarray:
     return np.array([np.log(rms[v].mean()), np.log(rms[v].std() + 1e-6), v.mean(), zc[v].mean(), cen[v].mean() / 1000,
                      cen[v].std() / 1000, f0[v].mean() / 100, f0[v].std() / 100, peaks / (len(a) / sr)], np.float32)
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #606864b0
 def utterance_features(root, max_frames: int = 8) -> dict:
     "Oracle per-utterance features for the probes: text, speaker-face HOG, all-faces HOG, audio prosody; labels."
     from facialmmt.data import read_audio, read_frames, read_meld
@@ -154,6 +161,7 @@ def utterance_features(root, max_frames: int = 8) -> dict:
         out[split] = {k: (np.asarray(v) if k not in ("text", "y") else v) for k, v in rows.items()}
     return out
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #89e712c3
 def run_probes(feats: dict) -> dict:
     "Weighted F1 on test of logistic-regression probes trained on train, for each oracle input."
     from scipy.sparse import csr_matrix, hstack
@@ -182,12 +190,14 @@ def run_probes(feats: dict) -> dict:
     res["n_train"], res["n_test"] = len(tr["y"]), len(te["y"])
     return res
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #9ce1806e
 def class_distribution(root) -> dict:
     "Emotion counts per split, read through the MELD reader."
     from facialmmt.data import read_meld
     meld = read_meld(resolve_path(root))
     return {s: {e: sum(u.emotion == e for u in utts) for e in EMOTIONS} for s, utts in meld.items()}
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #33743d7a
 def corpus_stats(root) -> dict:
     "Scene statistics from the ground truth: faces per clip, speaker off screen / passer-by, listeners moving their mouths."
     gt = load_ground_truth(root); c = list(gt["clips"].values())
@@ -211,6 +221,7 @@ def corpus_content_key(root) -> str:
     for p in files: h.update(f"{p.relative_to(root)}={file_hash(p) if p.is_file() else 'missing'}\n".encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #a3a599dc
 def datasheet_key(root, max_clips, frame_step: int, max_embed: int) -> dict:
     """Everything a datasheet depends on: the corpus files, the code that measures (this module, stage 1's face module,
     the media readers), the stage-1 face models and the detector settings `measure_faces` uses (`load_face_analyzer()`'s
@@ -230,10 +241,12 @@ def datasheet_key(root, max_clips, frame_step: int, max_embed: int) -> dict:
                                scikit_learn=sklearn.__version__, scipy=scipy.__version__),
                 sampling=dict(max_clips=max_clips, frame_step=frame_step, max_embed=max_embed))
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #5b1305f6
 def _cache_entries(root: Path) -> list[dict]:
     try: return list(json.loads((root / DATASHEET_CACHE).read_text(encoding="utf-8"))["entries"])
     except (OSError, ValueError, KeyError, TypeError): return []
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #bfa95c73
 def cached_datasheet(root, key: dict) -> dict | None:
     "The datasheet stored under exactly `key` in `<root>/datasheet_cache.json`, or None."
     for e in _cache_entries(resolve_path(root)):
@@ -243,11 +256,13 @@ def cached_datasheet(root, key: dict) -> dict | None:
             return ds
     return None
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #76ed9ef2
 def _store_datasheet(root: Path, key: dict, ds: dict) -> None:
     "Add (key, datasheet) to the cache; entries of another corpus content are dropped, other samplings kept."
     keep = [e for e in _cache_entries(root) if e.get("key", {}).get("corpus") == key["corpus"] and e.get("key") != key]
     atomic_write_json(root / DATASHEET_CACHE, {"entries": keep + [{"key": key, "datasheet": ds}]})
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #ddfba92c
 def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed: int = 400, cache: bool = True) -> dict:
     """Every datasheet number of a generated corpus (see above). With `cache`, read back from `<root>/datasheet_cache.json`
     when `datasheet_key` matches, else computed and stored there."""
@@ -266,7 +281,6 @@ def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed:
     ds["datasheet_seconds"] = round(time.time() - t, 1)
     if cache: _store_datasheet(root, key, ds)
     return ds
-
 
 # %% ../nbs/00bd_synth_datasheet.ipynb #7d5a11c1
 def datasheet_markdown(ds: dict) -> str:

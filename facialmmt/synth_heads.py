@@ -62,6 +62,7 @@ _LEAD_GEOM = {  # eye_y, nose_len, mouth_y, lip_th, beard
     "Hugo": (-0.14, 0.38, 0.62, 0.8, 0.0), "Mara": (-0.02, 0.28, 0.53, 1.1, 0.0), "Otto": (-0.1, 0.34, 0.58, 0.9, 0.45),
 }
 
+# %% ../nbs/00ba_synth_heads.ipynb #47703e50
 def _lead(name: str) -> Identity:
     s, h, st, e, a, b, j, n, bt, es, sep, lip, f0, fm = _LEAD_LOOKS[name]
     return Identity(name, True, s, h, st, e, a, b, j, n, bt, es, sep, lip, f0, fm, *_LEAD_GEOM[name])
@@ -70,6 +71,7 @@ _SKINS = [(245, 210, 190), (230, 185, 155), (210, 160, 125), (185, 135, 100), (1
 _HAIRS = [(20, 18, 16), (60, 40, 25), (110, 70, 40), (170, 90, 45), (215, 185, 120), (170, 170, 170), (235, 230, 220)]
 _EYES = [(45, 28, 18), (85, 55, 30), (70, 120, 190), (70, 140, 90), (120, 100, 50), (110, 130, 150)]
 
+# %% ../nbs/00ba_synth_heads.ipynb #3c5ddc02
 def _passer(name: str, rng: np.random.Generator) -> Identity:
     def pick(xs):
         k = rng.normal(1, 0.04)                      # brightness jitter (one factor: no odd hues)
@@ -85,6 +87,7 @@ def _passer(name: str, rng: np.random.Generator) -> Identity:
                     float(rng.uniform(-0.14, -0.02)), float(rng.uniform(0.26, 0.38)), float(rng.uniform(0.52, 0.62)),
                     float(rng.uniform(0.8, 1.35)), 0.0 if female else float(rng.choice([0.0, 0.0, 0.4, 0.7])))
 
+# %% ../nbs/00ba_synth_heads.ipynb #30104c55
 def make_cast(n_passers: int, seed: int) -> list[Identity]:
     "The six leads (fixed looks) and `n_passers` passers-by drawn from `seed`."
     rng = np.random.default_rng([seed, 7])
@@ -115,12 +118,14 @@ def _sm(x, e0, e1):
     t = np.clip((x - e0) / np.maximum(e1 - e0, 1e-6), 0, 1)
     return t * t * (3 - 2 * t)
 
+# %% ../nbs/00ba_synth_heads.ipynb #7669a400
 def _blend(img, m, col):
     "img <- img*(1-m) + col*m, in place (img [h,w,3], m [h,w], col broadcastable to img)."
     mm = m[..., None]
     img *= 1 - mm
     img += np.asarray(col, np.float32) * mm
 
+# %% ../nbs/00ba_synth_heads.ipynb #f3beaf38
 class _Canvas:
     "2×-supersampled coordinate grids centred on the face, an RGB image and alpha; `roi` gives views of a window."
     def __init__(self, img, alpha, face, X, Y):
@@ -135,6 +140,7 @@ class _Canvas:
 
 SPECULAR = 40.0
 
+# %% ../nbs/00ba_synth_heads.ipynb #92fcf24b
 @functools.lru_cache(maxsize=1)
 def _grid():
     "Face-centred 1x coordinates of the supersampled sprite pixels (shared by every head)."
@@ -144,6 +150,7 @@ def _grid():
     X.flags.writeable = False; Y.flags.writeable = False
     return X, Y
 
+# %% ../nbs/00ba_synth_heads.ipynb #8fac8fe2
 # caches are sized (with dlib's models, ~120 MB, loaded for the DFER crops) to stay well under joblib/loky's
 # 300 MB per-worker memory-growth limit (a worker above it is restarted and loses its caches)
 @functools.lru_cache(maxsize=12)
@@ -226,15 +233,18 @@ def _head_base(idt: Identity, yaw: float):
         front = front.astype(np.float32)
     return img, alpha, face, front, hair_shade
 
+# %% ../nbs/00ba_synth_heads.ipynb #e29ba32b
 def mouth_opening(expression: str, mouth_level: int) -> float:
     "Rendered opening (0 closed .. ~1 wide) for an expression's resting opening plus the mouth level."
     rest = EXPRESSION_PARAMS[expression][5]
     return float(np.clip(rest + mouth_level / (MOUTH_LEVELS - 1) * (1 - 0.4 * rest), 0, 1.2))
 
+# %% ../nbs/00ba_synth_heads.ipynb #6fbc6d64
 def lip_gap_px(idt: Identity, expression: str, mouth_level: int, scale: float = 1.0) -> float:
     "The rendered inner-lip gap at the mouth's centre, in pixels at `scale`."
     return mouth_opening(expression, mouth_level) * 0.36 * idt.a * scale
 
+# %% ../nbs/00ba_synth_heads.ipynb #3360d4cf
 @functools.lru_cache(maxsize=256)
 def render_head(idt: Identity, expression: str, mouth_level: int, yaw: float = 0.0) -> np.ndarray:
     """RGBA uint8 sprite [SPRITE_H, SPRITE_W, 4] of a head with `expression` and mouth opening
@@ -310,6 +320,7 @@ def render_head(idt: Identity, expression: str, mouth_level: int, yaw: float = 0
     rgba = cv2.resize(rgba, (SPRITE_W, SPRITE_H), interpolation=cv2.INTER_AREA)
     return np.clip(rgba + 0.5, 0, 255).astype(np.uint8)
 
+# %% ../nbs/00ba_synth_heads.ipynb #9d336a48
 def face_box(idt: Identity) -> tuple[float, float, float, float]:
     "The face's box in sprite coordinates (cheek to cheek, brows to chin): what a face detector's box covers."
     return (FACE_CX - idt.a, FACE_CY - 0.45 * idt.b, FACE_CX + idt.a, FACE_CY + idt.b)

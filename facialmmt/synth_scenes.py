@@ -105,6 +105,7 @@ SYNTH_PRESETS: dict[str, SynthPreset] = {
                            dfer_videos=(40, 12), dfer_frames=(40, 80)),
 }
 
+# %% ../nbs/00bc_synth_scenes.ipynb #7163e855
 def _class_counts(n: int, prior: dict[str, float]) -> dict[str, int]:
     "Largest-remainder allocation of n items to classes in proportion to `prior`."
     raw = {k: n * v / sum(prior.values()) for k, v in prior.items()}
@@ -112,10 +113,12 @@ def _class_counts(n: int, prior: dict[str, float]) -> dict[str, int]:
     for k in sorted(raw, key=lambda k: (cnt[k] - raw[k], k))[: n - sum(cnt.values())]: cnt[k] += 1
     return cnt
 
+# %% ../nbs/00bc_synth_scenes.ipynb #58417199
 def _fmt_time(sec: float) -> str:
     ms = int(round(sec * 1000)); h, ms = divmod(ms, 3_600_000); m, ms = divmod(ms, 60_000); s, ms = divmod(ms, 1000)
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
+# %% ../nbs/00bc_synth_scenes.ipynb #fc5eefcb
 def _listener_expression(label: str, P: SynthPreset, rng) -> str:
     if rng.random() < P.p_listener_other_emotion:
         others = [e for e in MELD_PRIOR if e != label]
@@ -123,6 +126,7 @@ def _listener_expression(label: str, P: SynthPreset, rng) -> str:
         return str(rng.choice(others, p=p))
     return label
 
+# %% ../nbs/00bc_synth_scenes.ipynb #11e16d69
 def plan_corpus(P: SynthPreset, seed: int) -> dict:
     "Everything random about a corpus, decided up front: cast, per-utterance plans, DFER video plans."
     rng = np.random.default_rng([seed, 1])
@@ -223,6 +227,7 @@ def _background(seed: int, W: int, H: int, shift: tuple[int, int]) -> np.ndarray
     sx, sy = shift
     return np.ascontiguousarray(img[sy:sy + H, sx:sx + W])
 
+# %% ../nbs/00bc_synth_scenes.ipynb #f8bfb74c
 def _paste(frame: np.ndarray, sprite: np.ndarray, cx: float, cy: float, scale: float, angle: float) -> None:
     "Composite an RGBA sprite so that its face centre lands at (cx, cy), scaled and rotated (degrees), in place."
     H, W = frame.shape[:2]
@@ -240,6 +245,7 @@ def _paste(frame: np.ndarray, sprite: np.ndarray, cx: float, cy: float, scale: f
     roi *= 1 - al
     roi += w[..., :3] * al
 
+# %% ../nbs/00bc_synth_scenes.ipynb #dece454c
 def _box_after(idt: Identity, cx: float, cy: float, scale: float, angle: float, W: int, H: int) -> list[float]:
     "Axis-aligned face box in the frame after scaling and rotating the sprite, clipped to the frame."
     M = cv2.getRotationMatrix2D((FACE_CX, FACE_CY), angle, scale)
@@ -253,6 +259,7 @@ def _box_after(idt: Identity, cx: float, cy: float, scale: float, angle: float, 
     return [round(float(np.clip(bx[0], 0, W)), 1), round(float(np.clip(bx[1], 0, H)), 1),
             round(float(np.clip(bx[2], 0, W)), 1), round(float(np.clip(bx[3], 0, H)), 1)]
 
+# %% ../nbs/00bc_synth_scenes.ipynb #c3bcd74f
 def _mouth_track(face: dict, n_frames: int, fps: float, env: np.ndarray, rng) -> np.ndarray:
     "Mouth opening per frame in [0, 1] for a face's motion ('speak', 'laugh', 'chew', 'still')."
     t = np.arange(n_frames) / fps
@@ -264,6 +271,7 @@ def _mouth_track(face: dict, n_frames: int, fps: float, env: np.ndarray, rng) ->
     if rng.random() < 0.3: m[int(rng.integers(n_frames))] = 0.2   # a twitch
     return m
 
+# %% ../nbs/00bc_synth_scenes.ipynb #6f8f0e19
 def render_clip(u: dict, cast: list[Identity], P: SynthPreset) -> tuple[np.ndarray, np.ndarray, dict]:
     "Frames [T,H,W,3] uint8, audio float32 (16 kHz mono) and the ground truth of one planned utterance."
     rng = np.random.default_rng(u["seed"])
@@ -324,6 +332,7 @@ def _dfer_analyzer():
     from facialmmt.faces import FaceAnalyzer
     return FaceAnalyzer(min_face=0, frame_model="thumb", align_padding=EncoderConfig().face_padding)
 
+# %% ../nbs/00bc_synth_scenes.ipynb #0805b9af
 def render_dfer_video(v: dict, cast: list[Identity], root: Path, crop: int = 112) -> dict:
     "Write one video's crops and annotation file under `root` (the `affwild/` folder); return its ground truth."
     rng = np.random.default_rng(v["seed"])

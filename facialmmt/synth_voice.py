@@ -79,6 +79,7 @@ def synth_speech(duration: float, voice: Identity, emotion: str, rng: np.random.
     y += rng.normal(0, 0.002, n)                                        # room noise
     return y.astype(np.float32), [[round(a, 3), round(b, 3)] for a, b in words]
 
+# %% ../nbs/00bb_synth_voice.ipynb #d2954f4a
 def energy_envelope(audio: np.ndarray, fps: float, n_frames: int, sr: int = SR) -> np.ndarray:
     "RMS energy of the audio around each video frame's time, normalised to [0, 1] by the clip's maximum."
     hop = sr / fps

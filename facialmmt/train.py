@@ -43,6 +43,7 @@ def linear_schedule(opt, total_steps: int, warmup: float):
         return max(0.0, (total_steps - step) / max(1, total_steps - w))
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
+# %% ../nbs/05d_train.ipynb #5deb47d0
 def make_optimizers(model: MARIO, cfg: Config, mermc_steps: int, dfer_steps: int):
     "AdamW for MERMC (all parameters; text encoder and Swin at text_lr) and for DFER (Swin + head at dfer.lr)."
     tc = cfg.train
@@ -70,6 +71,7 @@ def prepare_cuda(device) -> None:
     batch 1, 850 vs 296 ms at batch 16. PyTorch then uses its flash / memory-efficient attention kernels."""
     if torch.device(device).type == "cuda": torch.backends.cuda.enable_cudnn_sdp(False)
 
+# %% ../nbs/05d_train.ipynb #79a3698b
 @dataclass
 class Dist:
     "Data-parallel context read from torchrun's environment; world 1 is a plain single-process run."
@@ -79,6 +81,7 @@ class Dist:
     @property
     def main(self) -> bool: return self.rank == 0
 
+# %% ../nbs/05d_train.ipynb #9b0d0839
 def init_distributed(device) -> tuple[Dist, torch.device]:
     """Join the process group that torchrun describes (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR/PORT): gloo on CPU,
     nccl on CUDA with one GPU a process; joined once a process (later calls reuse it; it is closed at exit).
@@ -94,6 +97,7 @@ def init_distributed(device) -> tuple[Dist, torch.device]:
         atexit.register(lambda: tdist.is_initialized() and tdist.destroy_process_group())
     return Dist(tdist.get_world_size(), tdist.get_rank(), local), device
 
+# %% ../nbs/05d_train.ipynb #b09dbd48
 def shard_order(n: int, d: Dist, generator=None) -> list[int]:
     """This process's share of one epoch: one shuffled order shared by all processes (same generator seed), padded by
     wrapping round to a multiple of the world size, then every world-th index — so every process runs as many steps."""
@@ -102,6 +106,7 @@ def shard_order(n: int, d: Dist, generator=None) -> list[int]:
         order = (order * d.world)[:n + (-n) % d.world][d.rank::d.world]
     return order
 
+# %% ../nbs/05d_train.ipynb #6edf43e3
 def _autocast(device, cfg: Config):
     prec = cfg.train.precision
     if device.type == "cuda" and prec in ("auto", "bf16"):
@@ -113,6 +118,7 @@ def _length_order(items) -> list[int]:
     "Indices by (context tokens, faces, audio frames): batches of neighbours in this order pad little."
     return sorted(range(len(items)), key=lambda j: (len(items[j].input_ids), len(items[j].frames), len(items[j].audio)))
 
+# %% ../nbs/05d_train.ipynb #de1c37ac
 @torch.no_grad()
 def evaluate(model: MARIO, items: list[MermcItem], dims: ModelDims, batch_size: int = 32, device="cpu",
              pad_id: int = 0, autocast=None) -> dict:
@@ -152,6 +158,7 @@ def _precompute_text(model: MARIO, splits: dict, device, batch_size=32, pad_id=0
                 for j, it in enumerate(chunk): it.text_feats = f[j]
     enc.train(was)
 
+# %% ../nbs/05d_train.ipynb #fe896915
 @dataclass
 class SeedRun:
     "What the passes of one seed's training share: model (and its DDP wrapper under torchrun), optimisers, device."
@@ -169,6 +176,7 @@ class SeedRun:
     @property
     def params(self) -> list: return [p for p in self.model.parameters() if p.requires_grad]
 
+# %% ../nbs/05d_train.ipynb #826955e4
 def build_for_training(cfg: Config, dims: ModelDims, text_encoder, device, dist: Dist) -> tuple[MARIO, object]:
     "Seeded model on `device`, wrapped in DDP under torchrun (each process then draws its own dropout / Gumbel noise)."
     seed_everything(cfg.train.seed)
@@ -181,6 +189,7 @@ def build_for_training(cfg: Config, dims: ModelDims, text_encoder, device, dist:
         torch.manual_seed(cfg.train.seed * 7919 + dist.rank)   # own dropout / Gumbel noise on each process
     return model, ddp
 
+# %% ../nbs/05d_train.ipynb #b2a4eae0
 def prepare_text_features(model: MARIO, splits: dict, finetune_text: bool, device, pad_id: int = 0) -> None:
     "A frozen text encoder's features are computed once (`MermcItem.text_feats`); a fine-tuned one runs every step."
     if model.text_encoder is not None and not finetune_text:
@@ -190,6 +199,7 @@ def prepare_text_features(model: MARIO, splits: dict, finetune_text: bool, devic
         for items in splits.values():
             for it in items: it.text_feats = None
 
+# %% ../nbs/05d_train.ipynb #fbf57d9c
 def resume_point(last: Path, run: SeedRun, resume: bool) -> tuple[int, dict]:
     "(first epoch to run, training record): 0 and an empty record, or the epoch after the last complete generation."
     start, info = 0, {"best_dev_wf1": -1.0, "best_epoch": -1, "history": []}
@@ -214,6 +224,7 @@ def dfer_pass(run: SeedRun, dfer_data: dict, gen: torch.Generator) -> float:
                             grad_clip=cfg.train.grad_clip, autocast=run.autocast, progress=run.progress and run.dist.main,
                             forward=(lambda x: ddp({"dfer_images": x})["dfer_logits"]) if ddp else None)
 
+# %% ../nbs/05d_train.ipynb #a2badeb2
 def mermc_pass(run: SeedRun, train: list, gen: torch.Generator, steps_per_epoch: int, ep: int) -> tuple[float, list]:
     """Algorithm 1, lines 7-24: one epoch of MERMC batches through all of MARIO, minimising L^MERMC (gradient
     accumulation over `train.grad_accum` batches). (mean loss, this process's utterance order)."""
@@ -237,6 +248,7 @@ def mermc_pass(run: SeedRun, train: list, gen: torch.Generator, steps_per_epoch:
         tot += float(loss.detach()) * len(b["labels"]); n += len(b["labels"])
     return tot / max(n, 1), order
 
+# %% ../nbs/05d_train.ipynb #5fd22238
 def end_epoch(run: SeedRun, ep: int, rec: dict, info: dict, dev: list, out: Path, t0: float) -> None:
     "Main process, after each epoch: dev weighted F1, the best checkpoint (or the last, without dev), the epoch's state."
     if dev:
@@ -252,6 +264,7 @@ def end_epoch(run: SeedRun, ep: int, rec: dict, info: dict, dev: list, out: Path
     save_train_state(out / "ckpt" / "last", run.model, run.cfg, run.dims, run.opts, run.scheds, ep, info)
     get_logger().info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
 
+# %% ../nbs/05d_train.ipynb #6c9a58f9
 def final_metrics(run: SeedRun, info: dict, dev: list, test: list, dfer_data: dict | None, use_dfer_pass: bool,
                   out: Path) -> dict:
     "The best checkpoint on test (+ test_predictions.csv) and on the DFER validation split: the seed's metrics.json."
