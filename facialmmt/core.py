@@ -98,9 +98,11 @@ class Stage1Config:
     match_margin: float = 0.02          # the library decides only when its best cluster beats the next by this cosine; else the rules decide
     offscreen_null: float = 0.0         # > 0: speaker off screen when no candidate's AV sync beats this quantile of its circular-shift null (0.95 emptied on-screen SynMELD clips: off)
     library_offscreen: bool = True      # a leading-role speaker whose every candidate cluster the library identifies as another leading role is off screen
+    passerby_fallback: str = "least_similar"  # a passer-by whose every cluster looks like a leading role: the cluster least similar to the library (the paper's rule), or "rules" (the rules' top cluster)
     upsample_small: int = 1             # re-detect at this dlib upsampling where a frame has no face or only faces under 2*min_face px (0: off)
     library_size: int = 20              # face-library images per leading role (paper: 20)
     library_dir: str | None = None      # user-supplied library: <dir>/<Role>/*.jpg
+    library_clean: bool = True          # automatic library: drop training tracks nearer another role's centroid than their own (leave-one-out, 03_matching)
     workers: int = 1
     leading_roles: list | None = None   # None -> the 6 most frequent speakers of the training CSV
     min_track_frames: int = 2           # shorter tracks are never candidates

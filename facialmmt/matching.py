@@ -19,8 +19,8 @@ from .clustering import infomap_cluster
 from .face_rules import TrackScore
 
 # %% auto #0
-__all__ = ['IMAGE_EXT', 'save_npz', 'read_json', 'FaceLibrary', 'leading_roles_of', 'build_library', 'load_library_dir',
-           'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster']
+__all__ = ['IMAGE_EXT', 'save_npz', 'read_json', 'FaceLibrary', 'leading_roles_of', 'clean_library_tracks', 'build_library',
+           'load_library_dir', 'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster']
 
 # %% ../nbs/03_matching.ipynb #183d4a59
 def save_npz(path: Path, arrays: dict) -> None:
@@ -86,18 +86,40 @@ def leading_roles_of(train_utts: Sequence, cfg: Config, n: int = 6) -> list[str]
     c = Counter(u.speaker for u in train_utts if u.speaker)
     return [s for s, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
+# %% ../nbs/03_matching.ipynb #e045cdb8
+def _centroid(e: np.ndarray) -> np.ndarray:
+    c = np.asarray(e, np.float64).mean(0)
+    return c / max(np.linalg.norm(c), 1e-12)
+
+# %% ../nbs/03_matching.ipynb #54bc23c8
+def clean_library_tracks(tracks: dict) -> dict:
+    """`{role: [(key, emb, crops), ...]}` without the tracks whose centroid is nearer another role's centroid than its
+    own role's (leave-one-out). A role's only track stays, and so do all of a role's tracks when none would."""
+    cent = {r: [_centroid(e) for _, e, _ in its] for r, its in tracks.items()}
+    sums = {r: np.sum(cs, 0) for r, cs in cent.items() if cs}
+    out = {}
+    for r, its in tracks.items():
+        keep = []
+        for it, c in zip(its, cent[r]):
+            mu = {q: s - c if q == r else s for q, s in sums.items()}          # own role without this track
+            mu = {q: m / np.linalg.norm(m) for q, m in mu.items() if np.linalg.norm(m) > 1e-9}
+            if r not in mu or max(mu, key=lambda q: float(mu[q] @ c)) == r: keep.append(it)
+        out[r] = keep or list(its)                                       # never empty a role
+    return out
+
 # %% ../nbs/03_matching.ipynb #1d594fc0
 def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], roles: Sequence[str], size: int = 20,
-                  consensus: tuple[int, float] | None = None) -> FaceLibrary:
+                  consensus: tuple[int, float] | None = None, clean: bool = True) -> FaceLibrary:
     """Library from `(role, utterance key, embeddings [n,D], crops [n,S,S,3])` of single-candidate training tracks.
     Up to `size` faces per role, round-robin over utterances (sorted by key), evenly spaced within a track.
     `consensus=(k, min_sim)`: with 3 or more tracks for a role, cluster the tracks' centroids (Infomap) and keep the
-    largest cluster only — a listener who happened to be the only candidate of an utterance is outvoted."""
+    largest cluster only — a listener who happened to be the only candidate of an utterance is outvoted.
+    `clean`: then drop the tracks nearer another role than their own (`clean_library_tracks`)."""
     per = defaultdict(list)
     for role, key, emb, crops in entries:
         ok = np.isfinite(emb).all(1)
         if role in roles and ok.any(): per[role].append((key, emb[ok], crops[ok]))
-    emb_out, crop_out, src_out = {}, {}, {}
+    kept = {}
     for role in roles:
         items = sorted(per.get(role, []), key=lambda x: x[0])
         if not items: continue
@@ -105,6 +127,10 @@ def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], ro
             lab = infomap_cluster(np.stack([_centroid(e) for _, e, _ in items]), consensus[0], consensus[1])
             cnt = np.bincount(lab)
             items = [it for it, l in zip(items, lab) if l == cnt.argmax()]
+        kept[role] = items
+    if clean: kept = clean_library_tracks(kept)
+    emb_out, crop_out, src_out = {}, {}, {}
+    for role, items in kept.items():
         n_from = np.zeros(len(items), int)
         while n_from.sum() < size and (n_from < [len(e) for _, e, _ in items]).any():  # how many faces from each utterance
             for i, (_, e, _) in enumerate(items):
@@ -153,11 +179,6 @@ def load_library_dir(folder, analyzer, roles: Sequence[str] | None = None, size:
         emb[d.name], crops[d.name], srcs[d.name] = np.stack(E).astype(np.float32), np.stack(C), S
     return FaceLibrary(list(emb), emb, crops, srcs)
 
-# %% ../nbs/03_matching.ipynb #e045cdb8
-def _centroid(e: np.ndarray) -> np.ndarray:
-    c = np.asarray(e, np.float64).mean(0)
-    return c / max(np.linalg.norm(c), 1e-12)
-
 # %% ../nbs/03_matching.ipynb #77880682
 def role_similarity(cluster_emb: np.ndarray, library: FaceLibrary, mode: str = "max") -> dict[str, float]:
     "Cosine similarity of one cluster (its centroid) to each role of the library."
@@ -200,12 +221,16 @@ def cluster_rule_evidence(labels, track_ids, rule_scores: dict) -> dict:
 # %% ../nbs/03_matching.ipynb #afe410de
 def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | None, speaker: str, mode: str = "max",
                    relative: bool = False, margin: float = 0.02, same_person: float = 0.91, sizes: dict | None = None,
-                   offscreen: bool = True) -> dict:
+                   offscreen: bool = True, passerby_fallback: str = "least_similar") -> dict:
     """The final cluster: {cluster, score, sims, decided_by}. The rules' order ranks clusters (best rule track, then
     summed rule score, then size); the library overrides it only for a leading-role speaker whose best cluster beats
     every other by more than `margin`. A cluster the library identifies as another person (nearest role at cosine >=
     `same_person`) is never the speaker's; when every cluster is another leading role, the speaker is off screen
-    (no cluster, with `offscreen`). A passer-by's cluster is never one identified as a leading role, unless every one is."""
+    (no cluster, with `offscreen`). A passer-by's cluster is never one identified as a leading role; when every one is,
+    `passerby_fallback` picks the cluster least similar to the library ("least_similar", the paper's rule) or the rules'
+    top cluster ("rules")."""
+    if passerby_fallback not in ("least_similar", "rules"):
+        raise ValueError(f"passerby_fallback must be 'least_similar' or 'rules', got {passerby_fallback!r}")
     if not cluster_embs: return dict(cluster=None, score=None, sims={}, decided_by="no candidate")
     sizes = sizes or {c: len(e) for c, e in cluster_embs.items()}
     ev = {c: tuple(evidence.get(c, (0.0, 0.0))) for c in cluster_embs}
@@ -225,5 +250,9 @@ def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | No
         near = [c for c in pool if s[c] >= s[best] - margin]
         if len(near) == 1: return dict(cluster=best, score=sims[best][speaker], sims=sims, decided_by="library")
         return dict(cluster=near[0], score=sims[near[0]][speaker], sims=sims, decided_by="rules (weak library margin)")
-    pool = [c for c in rank if max(sims[c].values()) < same_person] or rank
+    pool = [c for c in rank if max(sims[c].values()) < same_person]
+    if not pool and passerby_fallback == "least_similar" and len(rank) > 1:
+        c = min(rank, key=lambda c: max(sims[c].values()))         # ties: the rules' order
+        return dict(cluster=c, score=max(sims[c].values()), sims=sims, decided_by="library: passer-by, every candidate looks like a leading role; the least similar")
+    pool = pool or rank
     return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")

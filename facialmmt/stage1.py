@@ -30,9 +30,10 @@ __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'pass1_hash', 'stage1_hash', 'stag
 
 # %% ../nbs/03a_stage1.ipynb #21345032
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
-PASS2_VERSION = 3       # bump: pass 2 recomputes (clustering / matching / contract changes)
+PASS2_VERSION = 4       # bump: pass 2 recomputes (clustering / matching / contract changes)
 _PASS2_ONLY = ("knn_k", "knn_min_sim", "library_size", "library_dir", "leading_roles", "cluster_directed", "match_mode",
-               "cluster_level", "match_margin", "offscreen_null", "library_offscreen")
+               "cluster_level", "match_margin", "offscreen_null", "library_offscreen",
+               "passerby_fallback", "library_clean")
 _NOT_HASHED = ("workers",)
 
 def pass1_hash(cfg: Config) -> str:
@@ -179,7 +180,8 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
     sizes = {c: int((labels == c).sum()) for c in clusters}
     pick = choose_cluster(clusters, cluster_rule_evidence(labels, tids, rule), library, utt.speaker, s1.match_mode.split("+")[0],
                           relative=s1.match_mode.endswith("+relative"), margin=getattr(s1, "match_margin", 0.0),
-                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=getattr(s1, "library_offscreen", True))
+                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=getattr(s1, "library_offscreen", True),
+                          passerby_fallback=getattr(s1, "passerby_fallback", "least_similar"))
     chosen, score, sims, decided_by = pick["cluster"], pick["score"], pick["sims"], pick["decided_by"]
     # speaker off screen: no candidate track's mouth follows the audio better than chance
     q = getattr(s1, "offscreen_null", 0.0); sync = {}
@@ -398,7 +400,7 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
         log.warning(f"face library: {no_library}")
     else:
         lib = build_library(_library_entries(data.get("train", []), cache, roles), roles, cfg.stage1.library_size,
-                            consensus=(cfg.stage1.knn_k, cfg.stage1.knn_min_sim))
+                            consensus=(cfg.stage1.knn_k, cfg.stage1.knn_min_sim), clean=cfg.stage1.library_clean)
         missing = [r for r in roles if r not in lib.roles]
         if missing: log.warning(f"face library: no single-candidate training track for {missing}; their utterances are matched as passers-by")
     lib.save(out / "library")
