@@ -15,6 +15,11 @@ OLD_ALL = {
               'read_text_file', 'read_meld_csv', 'find_meld_split', 'read_meld', 'group_dialogues', 'FaceSequence',
               'find_affwild', 'find_affwild_images', 'read_affwild_labels', 'read_affwild', 'load_face_image'),
              ("media",)),
+    "reproduce": (('log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'headline_numbers',
+                   'compare_numbers', 'format_comparison', 'make_context', 'is_test_cell', 'chain_notebook',
+                   'tag_test_cells', 'run_chain', 'write_results_summary', 'refresh_readme', 'reproduce_main',
+                   'publish_notebooks', 'merge_outputs', 'trim_stream', 'docs_sources', 'build_docs'),
+                  ("chain", "readme", "publish")),
 }
 
 
