@@ -15,6 +15,12 @@ OLD_ALL = {
               'read_text_file', 'read_meld_csv', 'find_meld_split', 'read_meld', 'group_dialogues', 'FaceSequence',
               'find_affwild', 'find_affwild_images', 'read_affwild_labels', 'read_affwild', 'load_face_image'),
              ("media",)),
+    "encoders": (('PACKAGED_TEXT', 'AUDIO_FBANK_NAMES', 'WEIGHT_SUFFIXES', 'SWIN_TIMM_IN1K', 'SWIN_WEIGHT_FILES', 'hub_name',
+                  'packaged_text_dir', 'resolve_text_model', 'truncate_dialogue', 'build_text_input', 'pad_text_batch',
+                  'text_readout', 'TextEncoder', 'load_text_encoder', 'resolve_audio_model', 'AudioFeaturizer',
+                  'load_audio_featurizer', 'describe_models', 'format_models', 'file_sha256', 'weights_sha256',
+                  'used_model', 'used_models', 'models_key', 'format_used_models', 'resolve_swin_weights', 'used_swin'),
+                 ("model_registry",)),
     "reproduce": (('log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'headline_numbers',
                    'compare_numbers', 'format_comparison', 'make_context', 'is_test_cell', 'chain_notebook',
                    'tag_test_cells', 'run_chain', 'write_results_summary', 'refresh_readme', 'reproduce_main',
@@ -58,3 +64,11 @@ def test_no_module_imports_another_modules_private_names():
                 bad += [f"{f.name}: {node.module}.{a.name}" for a in node.names
                         if a.name.startswith("_") and not a.name.startswith("__")]
     assert not bad, bad
+
+
+def test_encoders_still_re_exports_the_face_names_its_users_import_from_it():
+    "tests/ and bench/ import these face names from facialmmt.encoders (they live in facialmmt.faces, torch-free)."
+    import facialmmt.encoders as enc
+    import facialmmt.faces as faces
+    for n in ("ModelNotFound", "resolve_frame_model", "CASIA_FILE", "load_face_analyzer", "FaceAnalyzer"):
+        assert getattr(enc, n) is getattr(faces, n), n
