@@ -7,81 +7,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .core import (atomic_write_json, atomic_write_text, config_hash, get_config, get_logger, portable_path,
-                            project_root, reports_root, resolve_path)
+from .core import (atomic_write_json, config_hash, get_config, get_logger, portable_path, project_root,
+                            resolve_path)
+# the chain's definition, the results pages and the publishing live in their own modules (issue 15); their
+# names stay importable from here
+from .chain import (CHAIN, PRESET_CONFIG, PRESET_SEEDS, TEST_TAG, RunContext, Step, chain_notebook,
+                             is_test_cell, make_context, tag_test_cells)
+from .readme import refresh_readme, write_results_summary
+from .publish import build_docs, docs_sources, merge_outputs, publish_notebooks, trim_stream
 
 log = get_logger("facialmmt.reproduce")
 
 # %% auto #0
-__all__ = ['log', 'CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'headline_numbers',
-           'compare_numbers', 'format_comparison', 'make_context', 'is_test_cell', 'chain_notebook', 'tag_test_cells',
-           'run_chain', 'write_results_summary', 'refresh_readme', 'reproduce_main', 'publish_notebooks',
-           'merge_outputs', 'trim_stream', 'docs_sources', 'build_docs']
-
-# %% ../nbs/08_reproduce.ipynb #04711fb8
-@dataclass
-class RunContext:
-    preset: str                      # tiny | default: corpus size and how many seeds
-    corpus: Path                     # MELD-layout root (SynMELD or real MELD)
-    affwild: Path | None             # Aff-Wild2 root; None -> the corpus's own DFER set (<corpus>/affwild)
-    config: str                      # config preset name for stage 1 and 2 (cpu | tiny | paper | path)
-    seeds: list[int]
-    reports: Path                    # reports/ (tables, figures, metrics)
-    device: str = "auto"
-    synth: bool = True               # the corpus is generated SynMELD
-    workers: int = 2                 # stage-1 processes
-    tests: bool = False              # also run each notebook's cells tagged `test` (make test runs them anyway)
-
-    @property
-    def stage1_dir(self) -> Path:
-        "Stage-1 outputs (each file carries its clip and config hash, so a changed config recomputes, never mixes)."
-        return project_root() / "data" / "stage1" / self.corpus.name
-
-    @property
-    def train_dir(self) -> Path:
-        return self.reports / "train" / Path(self.config).stem
-
-# %% ../nbs/08_reproduce.ipynb #92a8a724
-@dataclass
-class Step:
-    name: str
-    notebook: str
-    params: Callable[[RunContext], dict]
-    when: Callable[[RunContext], bool] = lambda ctx: True
-
-# %% ../nbs/08_reproduce.ipynb #a443fb24
-def _aff(c: RunContext) -> str | None:
-    "The Aff-Wild2 root as the notebooks receive it (None: the config's, else the corpus's own `<corpus>/affwild`)."
-    return str(c.affwild) if c.affwild else None
-
-CHAIN: list[Step] = [
-    Step("corpus", "00b_synth.ipynb",   # generates the corpus (if absent) and measures its datasheet
-         lambda c: dict(datasheet_preset=c.preset, datasheet_seed=0, datasheet_root=str(c.corpus),
-                        write_reports=c.preset == "default" and c.reports == project_root() / "reports"),
-         when=lambda c: c.synth),
-    Step("stage1", "03b_stage1_eval.ipynb",
-         lambda c: dict(corpus_root=str(c.corpus), stage1_out=str(c.stage1_dir), config_name=c.config, workers=c.workers,
-                        report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
-    Step("train", "05d_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
-         lambda c: dict(corpus=str(c.corpus), stage1=str(c.stage1_dir), config=c.config, seeds=",".join(map(str, c.seeds)),
-                        device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
-    Step("ablations", "06_ablations.ipynb",
-         lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c))),
-    Step("case_studies", "07_case_studies.ipynb",
-         lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, affwild=_aff(c))),
-]
-
-PRESET_SEEDS = {"tiny": [0], "default": [0, 1, 2]}
-PRESET_CONFIG = {"tiny": "tiny", "default": "cpu"}
+__all__ = ['log', 'headline_numbers', 'compare_numbers', 'format_comparison', 'run_chain', 'reproduce_main']
 
 # %% ../nbs/08_reproduce.ipynb #7a4cd1c9
 def headline_numbers(read: Callable[[str], dict | None], train_rel: str) -> dict[str, float]:
@@ -140,64 +83,6 @@ def _reference_reader(reports: Path) -> tuple[Callable[[str], dict | None], str]
         try: snap[str(f.relative_to(reports))] = json.loads(f.read_text())
         except (OSError, ValueError): pass
     return snap.get, f"{portable_path(reports)}/ as found before this run"
-
-# %% ../nbs/08_reproduce.ipynb #266243fd
-def make_context(preset: str = "default", meld_root=None, affwild_root=None, config: str | None = None,
-                 seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2,
-                 tests: bool = False) -> RunContext:
-    "Resolve every path of a run up front, failing early on a real-data root that is not there."
-    root = project_root()
-    if preset not in PRESET_SEEDS: raise ValueError(f"unknown preset {preset!r}: use one of {sorted(PRESET_SEEDS)}")
-    if meld_root is not None:
-        corpus = resolve_path(meld_root)
-        if not corpus.is_dir():
-            raise FileNotFoundError(f"--meld-root {corpus} does not exist: download MELD.Raw (the MELD authors' site) "
-                                    f"and unpack it there, or omit --meld-root to use the embedded SynMELD corpus")
-        synth = False
-    else:
-        corpus = root / "data" / ("synmeld" if preset == "default" else f"synmeld-{preset}-s0")
-        synth = True
-    aff = resolve_path(affwild_root) if affwild_root else None
-    if aff is not None and not aff.is_dir(): raise FileNotFoundError(f"--affwild-root {aff} does not exist")
-    if aff is None and not synth:
-        raise FileNotFoundError("real MELD needs a DFER set: pass --affwild-root (Aff-Wild2, EULA from its authors)")
-    return RunContext(preset=preset, corpus=corpus, affwild=aff, config=config or PRESET_CONFIG[preset],
-                      seeds=list(seeds or PRESET_SEEDS[preset]),
-                      reports=resolve_path(reports or (reports_root(corpus) if not synth else
-                                                       "reports" if preset == "default" else f"reports/{preset}")),
-                      device=device, synth=synth, workers=workers, tests=tests)
-
-TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
-
-# %% ../nbs/08_reproduce.ipynb #e78fd0f9
-def is_test_cell(cell) -> bool:
-    "Is the cell a test (tagged `test`)? The chain leaves such cells out."
-    return TEST_TAG in cell.get("metadata", {}).get("tags", [])
-
-# %% ../nbs/08_reproduce.ipynb #fad34d40
-def chain_notebook(path, with_tests: bool = False):
-    """The notebook as the chain executes it: without its cells tagged `test` (which `make test` runs; the chain is the
-    job, not the test suite), so a test can sit beside the code it checks."""
-    import nbformat
-    nb = nbformat.read(str(path), as_version=4)
-    if with_tests: return nb
-    nb.cells = [c for c in nb.cells if not is_test_cell(c)]
-    return nb
-
-# %% ../nbs/08_reproduce.ipynb #2e638225
-def tag_test_cells(path, write: bool = True) -> int:
-    """Tag `test` every untagged cell under a `## Tests…` heading (the heading included); returns how many it tagged.
-    Idempotent; nbdev_clean keeps cell tags (settings.ini allowed_cell_metadata_keys = tags)."""
-    import nbformat
-    nb = nbformat.read(str(path), as_version=4)
-    n, in_tests = 0, False
-    for c in nb.cells:
-        if c.cell_type == "markdown" and c.source.startswith("## "):   # a `## Tests…` section runs to the next `## `
-            in_tests = c.source[3:].lstrip().lower().startswith("tests")
-        if in_tests and not is_test_cell(c):
-            c.metadata.setdefault("tags", []).append(TEST_TAG); n += 1
-    if write and n: nbformat.write(nb, str(path))
-    return n
 
 # %% ../nbs/08_reproduce.ipynb #e0997c0b
 def _portable(params: dict) -> dict:
@@ -269,104 +154,6 @@ def _machine() -> str:
     except Exception: gpu = "?"
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}, Python {platform.python_version()}"
 
-# %% ../nbs/08_reproduce.ipynb #34a4322b
-def _section(reports: Path, rel: str, title: str, images: tuple = ()) -> list[str]:
-    "A README section from a generated markdown file; image links rewritten relative to the repository root."
-    p = reports / rel
-    if not p.exists(): return [f"### {title}", "", f"*not generated (`{rel}` missing)*", ""]
-    base = p.parent.relative_to(project_root()) if p.is_relative_to(project_root()) else p.parent
-    text = re.sub(r"\]\((?!https?://|/|#)(?:\./)?([^)\s]+)\)", lambda m: f"]({base}/{m.group(1)})", p.read_text())
-    text = "\n".join("###" + l if l.startswith("#") else l for l in text.strip().splitlines())   # nest its headings
-    out = [f"### {title}", "", text, ""]
-    for img in images:
-        q = reports / img
-        if q.exists(): out += [f"![{q.stem}]({q.relative_to(project_root()) if q.is_relative_to(project_root()) else q})", ""]
-    return out
-
-# %% ../nbs/08_reproduce.ipynb #dfe152be
-def _train_section(reports: Path) -> list[str]:
-    "Every training run under reports/train/ as rows of one Table-2-layout table (and one Table-3 table), + confusions."
-    import pandas as pd
-    from facialmmt.reports import md_table
-    runs = sorted(p.parent for p in (reports / "train").glob("*/table2.csv"))
-    if not runs: return ["### Stage 2: MARIO (Table 2 layout)", "", "*not generated (no run under `reports/train/`)*", ""]
-    t2 = pd.concat([pd.read_csv(r / "table2.csv") for r in runs], ignore_index=True)
-    t3 = pd.concat([pd.read_csv(r / "table3.csv") for r in runs if (r / "table3.csv").exists()], ignore_index=True)
-    corpora = sorted({json.loads((r / "metrics.json").read_text()).get("corpus_name", "?") for r in runs if (r / "metrics.json").exists()})
-    rel = lambda p: p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
-    out = ["### Stage 2: MARIO, per-class and weighted F1 (Table 2 layout)", "",
-           f"Test split of {', '.join(corpora)}; % mean ± std over the seeds listed (ours, measured). One row per run folder "
-           f"under `{rel(reports / 'train')}/` (its `metrics.json` holds every per-seed number).", "", md_table(t2), ""]
-    t3 = t3[t3["DFER macro F1"].astype(str) != "–"] if len(t3) else t3
-    if len(t3):
-        out += ["### Auxiliary DFER task: macro F1 (Table 3 layout)", "", "DFER validation split of the same corpus (ours, measured).", "", md_table(t3), ""]
-    for r in runs:
-        if (r / "confusion.png").exists(): out += [f"![{r.name}]({rel(r / 'confusion.png')})", ""]
-    return out
-
-# %% ../nbs/08_reproduce.ipynb #1357f123
-def _notebooks_section(reports: Path) -> list[str]:
-    "Links to the chain's executed notebooks as published in `<reports>/notebooks/` (nothing when none is there)."
-    nbs = sorted((reports / "notebooks").glob("*.ipynb"))
-    if not nbs: return []
-    rel = lambda p: p.relative_to(project_root()) if p.is_relative_to(project_root()) else p
-    return ["### The executed notebooks", "",
-            "Each stage's notebook as this run executed it, every table and figure in place (open in JupyterLab, or "
-            "`make docs` for the documentation site built from them): " +
-            ", ".join(f"[{p.stem}]({rel(p)})" for p in nbs) + ".", ""]
-
-# %% ../nbs/08_reproduce.ipynb #d714a702
-def _reference_line(c: dict | None) -> str:
-    "One README line: how the run's headline numbers compare with the reference it was checked against."
-    if not c: return "- Reference check: this run record predates it."
-    if not c["numbers"] or c["new"] == len(c["numbers"]): return f"- Reference check: no reference values ({c['source']})."
-    s = (f"- Reference check against {c['source']}: of {len(c['numbers'])} headline numbers (Table 2 per seed and mean ± std, "
-         f"Table 3, every Table 4/5 row), **{c['identical']} identical**, {c['differ']} differ")
-    return s + (f" (largest |difference| {c['max_abs_diff']:.3f} points; `last_run.json` lists each)." if c["differ"] else ".")
-
-# %% ../nbs/08_reproduce.ipynb #9a9aea42
-def write_results_summary(reports, record: dict | None = None) -> Path:
-    "reports/README_results.md: every generated table and figure, plus what was run, on what, with which seeds."
-    reports = resolve_path(reports)
-    rec = record or (json.loads((reports / "last_run.json").read_text()) if (reports / "last_run.json").exists() else {})
-    lines = []
-    lines += _section(reports, "synmeld_datasheet.md", "The corpus: SynMELD datasheet")
-    lines += _section(reports, "stage1.md", "Stage 1: the real speaker's face sequence (scored only where the corpus has ground truth)")
-    lines += _train_section(reports)
-    lines += _section(reports, "ablations/table5.md", "Ablations (Table 5 equivalent)", images=("ablations/table5.png",))
-    lines += _section(reports, "ablations/table4.md", "Visual modality only (Table 4 equivalent)", images=("ablations/table4.png",))
-    lines += _section(reports, "case_studies/cases.md", "Case studies (Figure 3 equivalent)")
-    lines += _notebooks_section(reports)
-    lines += ["### What was run", ""]
-    if rec:
-        steps = ", ".join(f"{s['step']} {s.get('seconds', '?')} s" for s in rec.get("steps", []))
-        lines += [f"- `facialmmt reproduce --preset {rec.get('preset')}` at commit `{rec.get('commit')}` on {rec.get('machine')}, "
-                  f"started {rec.get('started')} UTC; config `{rec.get('config')}` (hash `{rec.get('config_hash')}`), seeds {rec.get('seeds')}.",
-                  f"- Wall time per step: {steps}; total {rec.get('total_seconds')} s.",
-                  _reference_line(rec.get("reference")),
-                  (f"- Corpus: `{rec.get('corpus')}`. Real MELD / Aff-Wild2: not run (licensed downloads, not on this machine). "
-                   if rec.get("synth", True) else
-                   f"- Corpus: `{rec.get('corpus')}` (`--meld-root`, MELD layout; no face ground truth, so stage 1 is counted, not "
-                   f"scored); DFER set: `{rec.get('affwild')}` (`--affwild-root`). ") +
-                  "No number on this page comes from a GPU or from the `paper` configuration (its GPU step time and "
-                  "memory are in `bench/README.md`)."]
-    else: lines += ["The tables above were written by individual notebook runs (each table's header names its corpus, "
-                    "seeds and config hash); `facialmmt reproduce --preset default` has not yet been run end to end, so "
-                    "tables it alone writes (ablations, case studies) may be missing."]
-    return atomic_write_text(reports / "README_results.md", "\n".join(lines) + "\n")
-
-# %% ../nbs/08_reproduce.ipynb #cc8bbcfd
-def refresh_readme(out_dir=None) -> Path:
-    """Re-render README.md from nbs/index.ipynb (executed, inputs hidden) so its results section matches reports/.
-    `out_dir`: render elsewhere (tests compare that with the committed README)."""
-    import subprocess, sys
-    root = project_root()
-    out = resolve_path(out_dir) if out_dir else root
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", "--execute", "--no-input",
-                    str(root / "nbs" / "index.ipynb"), "--output-dir", str(out), "--output", "README"], check=True,
-                   cwd=root, capture_output=True)
-    return out / "README.md"
-
 # %% ../nbs/08_reproduce.ipynb #659f1f77
 def reproduce_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="facialmmt reproduce", description=__doc__ or "run the notebook chain")
@@ -388,147 +175,3 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     run_dir = run_chain(ctx, a.steps.split(",") if a.steps else None)
     print(f"done in {time.perf_counter() - t0:.0f} s\n  executed notebooks: {run_dir}\n  tables and figures: {ctx.reports}")
     return 0
-
-# %% ../nbs/08_reproduce.ipynb #53078e7b
-def _portable_text(s: str) -> str:
-    "Text with the checkout's absolute path removed (`<root>/x` -> `x`)."
-    root = str(project_root())
-    return s.replace(root + "/", "").replace(root, ".")
-
-# %% ../nbs/08_reproduce.ipynb #b44dbf00
-def _join_streams(outputs: list) -> list:
-    "Consecutive outputs of one stream joined into one (papermill records each logged line as its own output)."
-    out = []
-    for o in outputs:
-        if o.get("output_type") == "stream" and out and out[-1].get("output_type") == "stream" and out[-1]["name"] == o["name"]:
-            out[-1]["text"] += o["text"]
-        else: out.append(o)
-    return out
-
-# %% ../nbs/08_reproduce.ipynb #2ce53649
-def publish_notebooks(run_dir, dest, complete: bool = True) -> list[Path]:
-    """Copy a run's executed notebooks (`NN_<notebook>.ipynb`) to `dest/<notebook>.ipynb`, with paths inside the
-    checkout made relative; `complete` (the whole chain ran): remove published notebooks this run did not produce."""
-    import nbformat
-    run_dir, dest = resolve_path(run_dir), resolve_path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    out = []
-    for f in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(str(f), as_version=4)
-        for c in nb.cells:
-            if "injected-parameters" in c.metadata.get("tags", []): c.source = _portable_text(c.source)
-            if c.cell_type != "code": continue
-            c.outputs = _join_streams(c.outputs)
-            for o in c.outputs:
-                if o.get("output_type") == "stream": o["text"] = _portable_text(o["text"])
-                for k in ("text/plain", "text/markdown"):
-                    if k in o.get("data", {}): o["data"][k] = _portable_text(o["data"][k])
-        if "papermill" in nb.metadata:
-            pm_meta = nb.metadata["papermill"]   # the chain passes the notebook itself: keep its name, not a second copy
-            if not isinstance(pm_meta.get("input_path"), (str, type(None))): pm_meta["input_path"] = f"nbs/{f.name[3:]}"
-            nb.metadata["papermill"] = json.loads(_portable_text(json.dumps(nb.metadata["papermill"])))
-        target = dest / f.name[3:]
-        atomic_write_text(target, nbformat.writes(nb) + "\n")
-        out.append(target)
-    if complete:
-        for stale in set(dest.glob("*.ipynb")) - set(out): stale.unlink()
-    return out
-
-# %% ../nbs/08_reproduce.ipynb #982dd50e
-def merge_outputs(source_nb, executed_nb):
-    """The source notebook with the executed copy's outputs. Its code cells that the chain runs (test cells left out) are aligned by source (difflib): a cell with
-    the same source takes its outputs; in a block edited since the run, cells pair by position when the block has as
-    many cells on both sides (their outputs are the run's). Papermill's injected-parameters cell is shown after the
-    `parameters` cell. Returns (notebook, cells given outputs, of which edited since the run)."""
-    import copy, difflib
-    nb = copy.deepcopy(source_nb)
-    inj = lambda c: "injected-parameters" in c.metadata.get("tags", [])
-    src = [c for c in nb.cells if c.cell_type == "code" and not is_test_cell(c)]   # as the chain ran it
-    ex = [c for c in executed_nb.cells if c.cell_type == "code" and not inj(c)]
-    sm = difflib.SequenceMatcher(None, [c.source.strip() for c in src], [c.source.strip() for c in ex], autojunk=False)
-    n = changed = 0
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
-        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
-            for s, e in zip(src[i1:i2], ex[j1:j2]):
-                s.outputs, s.execution_count = copy.deepcopy(e.get("outputs", [])), e.get("execution_count")
-                if s.outputs: n += 1; changed += op == "replace"
-    cells = []
-    for c in nb.cells:
-        cells.append(c)
-        if "parameters" in c.metadata.get("tags", []): cells += [copy.deepcopy(c) for c in executed_nb.cells if inj(c)]
-    nb.cells = cells
-    return nb, n, changed
-
-# %% ../nbs/08_reproduce.ipynb #df91b25e
-def trim_stream(text: str, keep: int = 15) -> str:
-    "A long log for a web page: its first and last `keep` lines, and how many were left out between them."
-    lines = text.splitlines(keepends=True)
-    if len(lines) <= 2 * keep + 1: return text
-    return "".join(lines[:keep] + [f"… {len(lines) - 2 * keep} lines left out here (the published notebook has them all) …\n"] + lines[-keep:])
-
-# %% ../nbs/08_reproduce.ipynb #83ab3d51
-def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
-    """nbs/ copied to `build` with the published executed outputs merged in (`published`: default
-    reports/notebooks/); a stream output (a training log) keeps its first and last `keep_lines` lines on the page.
-    Returns, per notebook that had a published copy, how many cells got outputs (and says
-    how many of them were edited after that run: rerun the chain to refresh them)."""
-    import shutil, nbformat
-    root = project_root()
-    build, published = resolve_path(build), resolve_path(published or root / "reports" / "notebooks")
-    if build.exists(): shutil.rmtree(build)
-    shutil.copytree(root / "nbs", build, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_proc"))
-    filled = {}
-    for f in sorted(build.glob("*.ipynb")):
-        pub = published / f.name
-        if not pub.exists(): continue
-        nb, n, changed = merge_outputs(nbformat.read(str(f), as_version=4), nbformat.read(str(pub), as_version=4))
-        for c in nb.cells:
-            for o in c.get("outputs", []):
-                if o.get("output_type") == "stream": o["text"] = trim_stream(o["text"], keep_lines)
-        nbformat.write(nb, str(f))
-        filled[f.name] = n
-        if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
-    return filled
-
-# %% ../nbs/08_reproduce.ipynb #3a0a108f
-def build_docs(out=None, engine: str = "auto", published=None) -> Path:
-    """The documentation site in `out` (default `_docs/`): `docs_sources`, the index executed, then rendered by
-    `engine`: quarto (nbdev_docs), nbconvert, or auto (quarto when installed, else nbconvert, saying so)."""
-    import shutil, subprocess, sys, nbformat
-    root = project_root()
-    out = resolve_path(out or root / "_docs")
-    if engine not in ("auto", "quarto", "nbconvert"): raise ValueError(f"unknown docs engine {engine!r}: auto | quarto | nbconvert")
-    has_quarto = shutil.which("quarto") is not None
-    if engine == "quarto" and not has_quarto:
-        raise FileNotFoundError("quarto is not installed: `pip install quarto-cli` (it downloads Quarto from GitHub) or "
-                                "install Quarto from quarto.org; or build with DOCS_ENGINE=nbconvert")
-    if engine == "auto":
-        engine = "quarto" if has_quarto else "nbconvert"
-        if not has_quarto: print("docs: quarto not found, rendering with nbconvert (set DOCS_ENGINE=quarto to require it)", flush=True)
-    work = root / "_docs_build"
-    filled = docs_sources(work / "nbs", published)
-    print(f"docs: executed outputs merged into {len(filled)} notebook(s): {filled or 'none published (run make reproduce)'}", flush=True)
-    run = lambda cmd, cwd: subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
-    idx = work / "nbs" / "index.ipynb"
-    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace", str(idx)], root)
-    if out.exists(): shutil.rmtree(out)
-    if engine == "quarto":
-        shutil.copy(root / "settings.ini", work / "settings.ini")
-        if not (work / "facialmmt").exists(): (work / "facialmmt").symlink_to(root / "facialmmt")
-        run([sys.executable, "-c", "from nbdev.quarto import nbdev_docs; nbdev_docs()"], work)
-        shutil.move(str(work / "_docs"), str(out))
-        return out
-    out.mkdir(parents=True)
-    pages = sorted(p for p in (work / "nbs").glob("*.ipynb") if p.name != "index.ipynb")
-    for p in pages:   # `#| hide` cells stay out of the page, as on the nbdev site
-        nb = nbformat.read(str(p), as_version=4)
-        nb.cells = [c for c in nb.cells if not c.source.lstrip().startswith("#| hide")]
-        nbformat.write(nb, str(p))
-    nb = nbformat.read(str(idx), as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell("## Pages\n\n" + "\n".join(
-        f"- [{p.stem}]({p.stem}.html)" + (" (with the outputs of the last published run)" if p.name in filled else "")
-        for p in pages)))
-    nbformat.write(nb, str(idx))
-    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--output-dir", str(out), *map(str, pages)], root)
-    run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--no-input", "--output-dir", str(out), str(idx)], root)
-    return out
