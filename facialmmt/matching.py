@@ -20,7 +20,8 @@ from .face_rules import TrackScore
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'save_npz', 'read_json', 'FaceLibrary', 'leading_roles_of', 'clean_library_tracks', 'build_library',
-           'load_library_dir', 'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster']
+           'load_library_dir', 'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster',
+           'plot_matching']
 
 # %% ../nbs/03_matching.ipynb #183d4a59
 def save_npz(path: Path, arrays: dict) -> None:
@@ -256,3 +257,59 @@ def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | No
         return dict(cluster=c, score=max(sims[c].values()), sims=sims, decided_by="library: passer-by, every candidate looks like a leading role; the least similar")
     pool = pool or rank
     return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")
+
+# %% ../nbs/03_matching.ipynb #96f6640c
+def plot_matching(library: FaceLibrary, crops, labels, sims: dict, speaker: str, chosen, decided_by: str,
+                  notes: dict | None = None, max_per_row: int = 8):
+    """Top: the face library, one row of evenly spaced thumbnails per role. Bottom: one clip's candidate clusters
+    (`crops` with cluster `labels`, -1 = not a candidate), the chosen one framed, and their cosines `sims` to every role."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+    labels = np.asarray(labels); ks = [c for c in sims]; roles = list(library.roles)
+    even = lambda n, m: np.linspace(0, n - 1, min(n, m)).round().astype(int)
+    fig = plt.figure(figsize=(1.05 * max_per_row + 4.2, 1.1 * (len(roles) + len(ks)) + 1.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[len(roles) + 0.5, len(ks) + 1.1])
+    axs = top.subplots(max(len(roles), 1), max_per_row, squeeze=False)
+    for r, role in enumerate(roles):
+        cr = library.crops.get(role, [])
+        pick = even(len(cr), max_per_row) if len(cr) else []
+        for c in range(max_per_row):
+            a = axs[r, c]; a.set_axis_off()
+            if c < len(pick): a.imshow(cr[pick[c]])
+        axs[r, 0].text(-0.1, 0.5, f"{role}\n{len(library.embeddings[role])} faces", transform=axs[r, 0].transAxes,
+                       ha="right", va="center", fontsize=9, fontweight="bold" if role == speaker else "normal")
+    top.suptitle("face library (single-candidate training tracks of the leading roles)", fontsize=10)
+    left, right = bottom.subfigures(1, 2, width_ratios=[1.05 * max_per_row, 4.2])
+    axs = left.subplots(max(len(ks), 1), max_per_row, squeeze=False)
+    for r, k in enumerate(ks):
+        idx = np.flatnonzero(labels == k); idx = idx[even(len(idx), max_per_row)] if len(idx) else idx
+        for c in range(max_per_row):
+            a = axs[r, c]; a.set_axis_off()
+            if c < len(idx): a.imshow(crops[idx[c]])
+        note = f"\n{notes[k]}" if notes and k in notes else ""
+        axs[r, 0].text(-0.1, 0.5, f"cluster {k}{' (chosen)' if k == chosen else ''}\n{int((labels == k).sum())} faces{note}",
+                       transform=axs[r, 0].transAxes, ha="right", va="center", fontsize=9,
+                       color="tab:green" if k == chosen else "k", fontweight="bold" if k == chosen else "normal")
+        if k == chosen:
+            n = min(len(idx), max_per_row)
+            for c in range(n):
+                axs[r, c].add_patch(Rectangle((0, 0), 1, 1, transform=axs[r, c].transAxes, fill=False, lw=3, ec="tab:green", clip_on=False))
+    left.suptitle(f"one clip's candidate clusters; labelled speaker: {speaker}", fontsize=10)
+    ax = right.subplots()
+    S = np.array([[sims[k].get(role, np.nan) for role in roles] for k in ks]).reshape(len(ks), len(roles))
+    im = ax.imshow(S, cmap="magma", vmin=np.nanmin(S) if S.size else 0, vmax=1, aspect="auto")
+    for i in range(len(ks)):
+        for j in range(len(roles)):
+            ax.text(j, i, f"{S[i, j]:.3f}", ha="center", va="center", fontsize=8,
+                    color="w" if S[i, j] < np.nanmin(S) + 0.6 * (1 - np.nanmin(S)) else "k",
+                    fontweight="bold" if roles[j] == speaker and ks[i] == chosen else "normal")
+    ax.set_xticks(range(len(roles)), roles, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ks)), [f"cluster {k}" for k in ks], fontsize=8)
+    if speaker in roles:
+        ax.add_patch(Rectangle((roles.index(speaker) - 0.5, -0.5), 1, len(ks), fill=False, lw=2, ec="tab:cyan"))
+    if chosen in ks:
+        ax.add_patch(Rectangle((-0.5, ks.index(chosen) - 0.5), len(roles), 1, fill=False, lw=2, ec="tab:green"))
+    ax.set_title("cosine to each role (max over its library faces)", fontsize=9)
+    right.colorbar(im, ax=ax, shrink=0.8)
+    fig.suptitle(f"face matching — chosen: {'none' if chosen is None else f'cluster {chosen}'}, decided by: {decided_by}", fontsize=11)
+    return fig
