@@ -20,8 +20,8 @@ from .face_rules import TrackScore
 
 # %% auto #0
 __all__ = ['IMAGE_EXT', 'save_npz', 'read_json', 'FaceLibrary', 'leading_roles_of', 'clean_library_tracks', 'build_library',
-           'load_library_dir', 'role_similarity', 'match_clusters', 'cluster_rule_evidence', 'choose_cluster',
-           'plot_matching']
+           'only_candidate', 'library_entry', 'load_library_dir', 'role_similarity', 'match_clusters',
+           'cluster_rule_evidence', 'choose_cluster', 'plot_matching']
 
 # %% ../nbs/03_matching.ipynb #183d4a59
 def save_npz(path: Path, arrays: dict) -> None:
@@ -93,20 +93,32 @@ def _centroid(e: np.ndarray) -> np.ndarray:
     return c / max(np.linalg.norm(c), 1e-12)
 
 # %% ../nbs/03_matching.ipynb #54bc23c8
+def _loo_nearest_role(c: np.ndarray, sums: dict, own: str) -> str:
+    """The role whose centroid is most cosine-similar to the track centroid `c`, `own`'s centroid taken without `c`
+    (leave-one-out); `own` when `c` is its role's only track. Ties go to the role listed first."""
+    best, best_sim = own, -np.inf
+    for q, s in sums.items():
+        m = s - c if q == own else s
+        n = np.linalg.norm(m)
+        if n <= 1e-9:                                    # own role has no other track: nothing to compare against
+            if q == own: return own
+            continue
+        if (sim := float(m @ c) / n) > best_sim: best, best_sim = q, sim
+    return best
+
 def clean_library_tracks(tracks: dict) -> dict:
     """`{role: [(key, emb, crops), ...]}` without the tracks whose centroid is nearer another role's centroid than its
-    own role's (leave-one-out). A role's only track stays, and so do all of a role's tracks when none would."""
+    own role's (leave-one-out). A role's only track stays, and so do all of a role's tracks when none would: with two
+    tracks of different people, each looks like the other one's person and both stay (known limit; full corpora
+    give every leading role many tracks)."""
     cent = {r: [_centroid(e) for _, e, _ in its] for r, its in tracks.items()}
     sums = {r: np.sum(cs, 0) for r, cs in cent.items() if cs}
     out = {}
     for r, its in tracks.items():
-        keep = []
-        for it, c in zip(its, cent[r]):
-            mu = {q: s - c if q == r else s for q, s in sums.items()}          # own role without this track
-            mu = {q: m / np.linalg.norm(m) for q, m in mu.items() if np.linalg.norm(m) > 1e-9}
-            if r not in mu or max(mu, key=lambda q: float(mu[q] @ c)) == r: keep.append(it)
+        keep = [it for it, c in zip(its, cent[r]) if _loo_nearest_role(c, sums, r) == r]
         out[r] = keep or list(its)                                       # never empty a role
     return out
+
 
 # %% ../nbs/03_matching.ipynb #1d594fc0
 def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], roles: Sequence[str], size: int = 20,
@@ -145,6 +157,21 @@ def build_library(entries: Iterable[tuple[str, str, np.ndarray, np.ndarray]], ro
     return FaceLibrary([r for r in roles if r in emb_out], emb_out, crop_out, src_out)
 
 IMAGE_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+# %% ../nbs/03_matching.ipynb #96d2e255
+def only_candidate(meta: dict) -> int | None:
+    "Track id of a pass-1 result's only candidate track; None when the clip failed or has no or several candidates."
+    if meta.get("status") not in ("ok", "no_audio"): return None
+    cand = [t["track_id"] for t in meta.get("tracks", []) if t["is_candidate"]]
+    return cand[0] if len(cand) == 1 else None
+
+def library_entry(role: str, key: str, meta: dict, arrays) -> tuple[str, str, np.ndarray, np.ndarray] | None:
+    "`(role, key, embeddings, crops)` of the only candidate track (`arrays`: pass-1 arrays or their npz), or None."
+    t = only_candidate(meta)
+    if t is None: return None
+    sel = np.asarray(arrays["track_ids"]) == t
+    return role, key, np.asarray(arrays["embeddings"])[sel], np.asarray(arrays["crops"])[sel]
+
 
 # %% ../nbs/03_matching.ipynb #c0a31446
 def load_library_dir(folder, analyzer, roles: Sequence[str] | None = None, size: int = 112) -> FaceLibrary:
@@ -259,57 +286,77 @@ def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | No
     return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")
 
 # %% ../nbs/03_matching.ipynb #96f6640c
+def _even(n: int, m: int) -> np.ndarray:
+    "Up to `m` evenly spaced indices into `n` items."
+    return np.linspace(0, n - 1, min(n, m)).round().astype(int)
+
+def _plot_library(sub, library: FaceLibrary, speaker: str, max_per_row: int) -> None:
+    "One row of evenly spaced thumbnails per role, the speaker's name in bold."
+    roles = list(library.roles)
+    axs = sub.subplots(max(len(roles), 1), max_per_row, squeeze=False)
+    for r, role in enumerate(roles):
+        cr = library.crops.get(role, [])
+        pick = _even(len(cr), max_per_row) if len(cr) else []
+        for c in range(max_per_row):
+            axs[r, c].set_axis_off()
+            if c < len(pick): axs[r, c].imshow(cr[pick[c]])
+        axs[r, 0].text(-0.1, 0.5, f"{role}\n{len(library.embeddings[role])} faces", transform=axs[r, 0].transAxes,
+                       ha="right", va="center", fontsize=9, fontweight="bold" if role == speaker else "normal")
+    sub.suptitle("face library (single-candidate training tracks of the leading roles)", fontsize=10)
+
+
+# %% ../nbs/03_matching.ipynb #176f2a95
+def _plot_clusters(sub, crops, labels, ks: list, chosen, speaker: str, notes: dict | None, max_per_row: int) -> None:
+    "One row of thumbnails per candidate cluster `ks`; the chosen row in green and framed."
+    from matplotlib.patches import Rectangle
+    axs = sub.subplots(max(len(ks), 1), max_per_row, squeeze=False)
+    for r, k in enumerate(ks):
+        idx = np.flatnonzero(labels == k); idx = idx[_even(len(idx), max_per_row)] if len(idx) else idx
+        for c in range(max_per_row):
+            axs[r, c].set_axis_off()
+            if c < len(idx): axs[r, c].imshow(crops[idx[c]])
+            if c < len(idx) and k == chosen:
+                axs[r, c].add_patch(Rectangle((0, 0), 1, 1, transform=axs[r, c].transAxes, fill=False, lw=3, ec="tab:green", clip_on=False))
+        note = f"\n{notes[k]}" if notes and k in notes else ""
+        axs[r, 0].text(-0.1, 0.5, f"cluster {k}{' (chosen)' if k == chosen else ''}\n{int((labels == k).sum())} faces{note}",
+                       transform=axs[r, 0].transAxes, ha="right", va="center", fontsize=9,
+                       color="tab:green" if k == chosen else "k", fontweight="bold" if k == chosen else "normal")
+    sub.suptitle(f"one clip's candidate clusters; labelled speaker: {speaker}", fontsize=10)
+
+
+# %% ../nbs/03_matching.ipynb #782b6396
+def _plot_sims(sub, sims: dict, roles: list, ks: list, chosen, speaker: str) -> None:
+    "Heat map of each cluster's cosine to each role; the speaker's column and the chosen row framed."
+    from matplotlib.patches import Rectangle
+    ax = sub.subplots()
+    S = np.array([[sims[k].get(role, np.nan) for role in roles] for k in ks]).reshape(len(ks), len(roles))
+    lo = np.nanmin(S) if S.size else 0
+    im = ax.imshow(S, cmap="magma", vmin=lo, vmax=1, aspect="auto")
+    for i in range(len(ks)):
+        for j in range(len(roles)):
+            ax.text(j, i, f"{S[i, j]:.3f}", ha="center", va="center", fontsize=8, color="w" if S[i, j] < lo + 0.6 * (1 - lo) else "k",
+                    fontweight="bold" if roles[j] == speaker and ks[i] == chosen else "normal")
+    ax.set_xticks(range(len(roles)), roles, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ks)), [f"cluster {k}" for k in ks], fontsize=8)
+    if speaker in roles: ax.add_patch(Rectangle((roles.index(speaker) - 0.5, -0.5), 1, len(ks), fill=False, lw=2, ec="tab:cyan"))
+    if chosen in ks: ax.add_patch(Rectangle((-0.5, ks.index(chosen) - 0.5), len(roles), 1, fill=False, lw=2, ec="tab:green"))
+    ax.set_title("cosine to each role (max over its library faces)", fontsize=9)
+    sub.colorbar(im, ax=ax, shrink=0.8)
+
+
+# %% ../nbs/03_matching.ipynb #78f3b1bd
 def plot_matching(library: FaceLibrary, crops, labels, sims: dict, speaker: str, chosen, decided_by: str,
                   notes: dict | None = None, max_per_row: int = 8):
     """Top: the face library, one row of evenly spaced thumbnails per role. Bottom: one clip's candidate clusters
     (`crops` with cluster `labels`, -1 = not a candidate), the chosen one framed, and their cosines `sims` to every role."""
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-    labels = np.asarray(labels); ks = [c for c in sims]; roles = list(library.roles)
-    even = lambda n, m: np.linspace(0, n - 1, min(n, m)).round().astype(int)
+    labels = np.asarray(labels); ks = list(sims); roles = list(library.roles)
     fig = plt.figure(figsize=(1.05 * max_per_row + 4.2, 1.1 * (len(roles) + len(ks)) + 1.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[len(roles) + 0.5, len(ks) + 1.1])
-    axs = top.subplots(max(len(roles), 1), max_per_row, squeeze=False)
-    for r, role in enumerate(roles):
-        cr = library.crops.get(role, [])
-        pick = even(len(cr), max_per_row) if len(cr) else []
-        for c in range(max_per_row):
-            a = axs[r, c]; a.set_axis_off()
-            if c < len(pick): a.imshow(cr[pick[c]])
-        axs[r, 0].text(-0.1, 0.5, f"{role}\n{len(library.embeddings[role])} faces", transform=axs[r, 0].transAxes,
-                       ha="right", va="center", fontsize=9, fontweight="bold" if role == speaker else "normal")
-    top.suptitle("face library (single-candidate training tracks of the leading roles)", fontsize=10)
+    _plot_library(top, library, speaker, max_per_row)
     left, right = bottom.subfigures(1, 2, width_ratios=[1.05 * max_per_row, 4.2])
-    axs = left.subplots(max(len(ks), 1), max_per_row, squeeze=False)
-    for r, k in enumerate(ks):
-        idx = np.flatnonzero(labels == k); idx = idx[even(len(idx), max_per_row)] if len(idx) else idx
-        for c in range(max_per_row):
-            a = axs[r, c]; a.set_axis_off()
-            if c < len(idx): a.imshow(crops[idx[c]])
-        note = f"\n{notes[k]}" if notes and k in notes else ""
-        axs[r, 0].text(-0.1, 0.5, f"cluster {k}{' (chosen)' if k == chosen else ''}\n{int((labels == k).sum())} faces{note}",
-                       transform=axs[r, 0].transAxes, ha="right", va="center", fontsize=9,
-                       color="tab:green" if k == chosen else "k", fontweight="bold" if k == chosen else "normal")
-        if k == chosen:
-            n = min(len(idx), max_per_row)
-            for c in range(n):
-                axs[r, c].add_patch(Rectangle((0, 0), 1, 1, transform=axs[r, c].transAxes, fill=False, lw=3, ec="tab:green", clip_on=False))
-    left.suptitle(f"one clip's candidate clusters; labelled speaker: {speaker}", fontsize=10)
-    ax = right.subplots()
-    S = np.array([[sims[k].get(role, np.nan) for role in roles] for k in ks]).reshape(len(ks), len(roles))
-    im = ax.imshow(S, cmap="magma", vmin=np.nanmin(S) if S.size else 0, vmax=1, aspect="auto")
-    for i in range(len(ks)):
-        for j in range(len(roles)):
-            ax.text(j, i, f"{S[i, j]:.3f}", ha="center", va="center", fontsize=8,
-                    color="w" if S[i, j] < np.nanmin(S) + 0.6 * (1 - np.nanmin(S)) else "k",
-                    fontweight="bold" if roles[j] == speaker and ks[i] == chosen else "normal")
-    ax.set_xticks(range(len(roles)), roles, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(ks)), [f"cluster {k}" for k in ks], fontsize=8)
-    if speaker in roles:
-        ax.add_patch(Rectangle((roles.index(speaker) - 0.5, -0.5), 1, len(ks), fill=False, lw=2, ec="tab:cyan"))
-    if chosen in ks:
-        ax.add_patch(Rectangle((-0.5, ks.index(chosen) - 0.5), len(roles), 1, fill=False, lw=2, ec="tab:green"))
-    ax.set_title("cosine to each role (max over its library faces)", fontsize=9)
-    right.colorbar(im, ax=ax, shrink=0.8)
+    _plot_clusters(left, crops, labels, ks, chosen, speaker, notes, max_per_row)
+    _plot_sims(right, sims, roles, ks, chosen, speaker)
     fig.suptitle(f"face matching — chosen: {'none' if chosen is None else f'cluster {chosen}'}, decided by: {decided_by}", fontsize=11)
     return fig
+

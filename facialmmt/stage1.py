@@ -20,8 +20,8 @@ import numpy as np
 from .core import Config, atomic_write_json, config_hash, config_to_dict, file_hash, get_config, get_logger, parse_overrides, resolve_path
 from .clustering import cluster_tracks, cooccurrence, infomap_cluster, track_embeddings
 from .face_rules import ClipFaces, TrackScore, analyze_clip, corr, get_scorer, mouth_gap
-from .matching import (FaceLibrary, build_library, choose_cluster, cluster_rule_evidence, leading_roles_of, load_library_dir,
-                                read_json, save_npz)
+from .matching import (FaceLibrary, build_library, choose_cluster, cluster_rule_evidence, leading_roles_of, library_entry,
+                                load_library_dir, only_candidate, read_json, save_npz)
 
 # %% auto #0
 __all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'pass1_hash', 'stage1_hash', 'stage1_paths', 'clip_hash_of', 'analyze_utterance',
@@ -150,7 +150,7 @@ def _cluster_faces(fi, tids, cand, emb, s1) -> np.ndarray:
     labels = np.full(len(fi), -1, np.int64)
     use = cand & np.isfinite(emb).all(1) if len(emb) else cand
     if not use.any(): return labels
-    level = getattr(s1, "cluster_level", "track")
+    level = s1.cluster_level
     if level == "face":
         labels[use] = infomap_cluster(emb[use], s1.knn_k, s1.knn_min_sim, directed=s1.cluster_directed)
         for t in np.unique(tids[cand & ~use]):        # candidate faces not embedded inherit their track's majority cluster
@@ -179,12 +179,12 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
     rule = {t["track_id"]: t["rule_score"] for t in meta1.get("tracks", [])}
     sizes = {c: int((labels == c).sum()) for c in clusters}
     pick = choose_cluster(clusters, cluster_rule_evidence(labels, tids, rule), library, utt.speaker, s1.match_mode.split("+")[0],
-                          relative=s1.match_mode.endswith("+relative"), margin=getattr(s1, "match_margin", 0.0),
-                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=getattr(s1, "library_offscreen", True),
-                          passerby_fallback=getattr(s1, "passerby_fallback", "least_similar"))
+                          relative=s1.match_mode.endswith("+relative"), margin=s1.match_margin,
+                          same_person=s1.knn_min_sim, sizes=sizes, offscreen=s1.library_offscreen,
+                          passerby_fallback=s1.passerby_fallback)
     chosen, score, sims, decided_by = pick["cluster"], pick["score"], pick["sims"], pick["decided_by"]
     # speaker off screen: no candidate track's mouth follows the audio better than chance
-    q = getattr(s1, "offscreen_null", 0.0); sync = {}
+    q = s1.offscreen_null; sync = {}
     if chosen is not None and q > 0 and meta1.get("status") == "ok" and "landmarks" in a and len(a.get("energy", [])):
         lm, energy = np.asarray(a["landmarks"]), np.asarray(a["energy"])
         for t in np.unique(tids[cand]):
@@ -427,17 +427,14 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
 
 # %% ../nbs/03a_stage1.ipynb #b4a8081d
 def _library_entries(train_utts, cache: Path, roles: Sequence[str]):
-    "Single-candidate training tracks of leading-role speakers, from the pass-1 cache."
+    "`library_entry` of every leading-role training utterance, read from the pass-1 cache (the npz only when it has one)."
     for u in train_utts:
         if u.speaker not in roles: continue
         npz, js = stage1_paths(cache, u.key)
         m = read_json(js)
-        if not m or m.get("status") not in ("ok", "no_audio"): continue
-        cand = [t["track_id"] for t in m.get("tracks", []) if t["is_candidate"]]
-        if len(cand) != 1: continue
-        with np.load(npz) as z:
-            sel = z["track_ids"] == cand[0]
-            yield u.speaker, u.key, z["embeddings"][sel], z["crops"][sel]
+        if not m or only_candidate(m) is None: continue
+        with np.load(npz) as z: yield library_entry(u.speaker, u.key, m, z)
+
 
 # %% ../nbs/03a_stage1.ipynb #cf4fa6b3
 def extract_main(argv: list[str] | None = None) -> int:
