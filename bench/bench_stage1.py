@@ -2,7 +2,7 @@
 video, where the time goes (a per-phase profile) and the peak RSS of each worker. One run, the same clips for every
 setting; the N-workers / 1-worker throughput ratio is printed last.
 
-    python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu]
+    python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu] [--vs KEY=VALUE]
 
 Each clip runs both passes exactly as `facialmmt.stage1.run_stage1` runs them (`pass1_job`: decode, detect,
 landmarks, tracks and rules, identity embeddings, pass-1 cache write; `pass2_job`: clustering, matching, contract
@@ -126,8 +126,10 @@ def main(argv=None):
     ap.add_argument("--corpus", default="data/synmeld"); ap.add_argument("--split", default="test")
     ap.add_argument("--n", type=int, default=16); ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--config", default="cpu"); ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--vs", action="append", default=[], metavar="KEY=VALUE",
+                    help="also time 1 worker with these config overrides, side by side (e.g. stage1.embed_max_per_track=4)")
     a = ap.parse_args(argv)
-    from facialmmt.core import get_config, resolve_path
+    from facialmmt.core import get_config, parse_overrides, resolve_path
     from facialmmt.data import probe_clip, read_meld
     from facialmmt.matching import FaceLibrary
     cfg = get_config(a.config)
@@ -141,6 +143,9 @@ def main(argv=None):
           f"{duration:.1f} s of video; library {'of ' + str(len(library.roles)) + ' roles' if library else 'none'}")
     if not a.no_profile: profile(utts, cfg, library, lib_hash, duration)
     one = throughput(utts, cfg, library, lib_hash, 1, duration)
+    if a.vs:
+        other = throughput(utts, get_config(a.config, **parse_overrides(a.vs)), library, lib_hash, 1, duration, f" with {' '.join(a.vs)}")
+        print(f"ratio clips/min 1 worker with {' '.join(a.vs)} / 1 worker with the {a.config} config: {other / one:.2f}x")
     if a.workers <= 1: return
     cold = throughput(utts, cfg, library, lib_hash, a.workers, duration, " cold, start-up included")
     warm = throughput(utts, cfg, library, lib_hash, a.workers, duration, " warm, loky reuses them")
