@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import _common  # noqa: F401  (repository on sys.path)
-from facialmmt.core import get_config, resolve_path
+from facialmmt.core import evenly_spaced, get_config, resolve_path
 from facialmmt.matching import read_json, save_npz
 from facialmmt.stage1 import pass1_hash, run_stage1
 from facialmmt.stage1_eval import evaluate_sequences
@@ -31,7 +31,7 @@ from facialmmt.stage1_eval import evaluate_sequences
 def keep_faces(n: int, k: int, rule: str) -> np.ndarray:
     "Positions (into a track's n faces) of the k faces embedded under `rule`."
     if k <= 0 or n <= k: return np.arange(n)
-    if rule == "ends": return np.unique(np.linspace(0, n - 1, k).round().astype(int))     # analyze_clip's rule
+    if rule == "ends": return evenly_spaced(n, k)                                          # analyze_clip's rule
     if rule == "mid": return np.unique(((np.arange(k) + 0.5) * n / k).astype(int))
     raise ValueError(rule)
 
@@ -62,6 +62,7 @@ def main(argv=None):
     corpus = resolve_path(a.corpus); work = resolve_path(a.out or f"data/stage1/{corpus.name}-embed-study")
     s = run_stage1(corpus, work / "all", get_config(a.config, **{"stage1.embed_max_per_track": 0}), workers=a.workers)
     print(f"pass 1 with every candidate face embedded: {s['pass1']}; {_common.loadavg()}")
+    n_clips = len(list((work / "all" / "_pass1").glob("*/*.json")))
     print("| rule | k | faces embedded per clip | final accuracy train / dev / test / all | lost / gained vs top rule (all) "
           "| speaker off screen left empty (all) |")
     print("|---|---|---|---|---|---|")
@@ -75,7 +76,7 @@ def main(argv=None):
             r = evaluate_sequences(corpus, out); fv = r["final_vs_rules"]
             n = sum(fv[sp]["n_utterances"] for sp in ("train", "dev", "test"))
             acc = " / ".join(f"{fv[sp]['final_accuracy']:.4f}" for sp in ("train", "dev", "test", "all"))
-            print(f"| {rule} | {k} | {n_emb / max(len(list((work / 'all' / '_pass1').glob('*/*.json'))), 1):.2f} | {acc} "
+            print(f"| {rule} | {k} | {n_emb / max(n_clips, 1):.2f} | {acc} "
                   f"| {fv['all']['lost']} / {fv['all']['gained']} | {r['off_screen']['all']['full']['empty']:.3f} |", flush=True)
             shutil.rmtree(out, ignore_errors=True)
     print(f"({n} on-screen utterances scored; {_common.loadavg()})")

@@ -11,7 +11,7 @@ import numpy as np
 
 import json
 
-from .core import (EMOTIONS, atomic_path, atomic_write_text, get_config, get_logger, override, portable_path,
+from .core import (EMOTIONS, atomic_path, atomic_write_text, evenly_spaced, get_config, get_logger, override, portable_path,
                             resolve_path)
 
 # variants in the order of the figure: (stage-1 face source, Table 4 run id, label)
@@ -44,7 +44,7 @@ def _strip(ax, crops, title, max_n=8):
     ax.axis("off"); ax.set_title(title, fontsize=9, loc="left")
     if len(crops) == 0:
         ax.text(0.5, 0.5, "no face", ha="center", va="center", fontsize=9, color="gray"); return
-    idx = np.linspace(0, len(crops) - 1, min(max_n, len(crops))).round().astype(int)
+    idx = evenly_spaced(len(crops), max_n)
     ax.imshow(np.concatenate([crops[i] for i in idx], axis=1))
 
 # %% ../nbs/07_case_studies.ipynb #50ac8215

@@ -25,7 +25,7 @@ __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_O
            'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict',
            'save_config', 'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root',
            'resolve_path', 'portable_path', 'reports_root', 'seed_everything', 'get_device', 'get_logger',
-           'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash']
+           'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash', 'evenly_spaced']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -440,3 +440,9 @@ def file_hash(path, n: int = 16, chunk: int = 1 << 20) -> str:
     with open(path, "rb") as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()[:n]
+
+# %% ../nbs/00_core.ipynb #096b64e8
+def evenly_spaced(n: int, k: int) -> np.ndarray:
+    "Indices of `k` evenly spaced items of `n`, first and last included (all `n` when `n <= k`)."
+    return np.arange(n) if n <= k else np.linspace(0, n - 1, k).round().astype(np.int64)
+

@@ -13,7 +13,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from .core import Stage1Config
+from .core import Stage1Config, evenly_spaced
 
 # %% auto #0
 __all__ = ['INNER_LIP', 'OUTER_LIP', 'LIPS', 'INNER_CORNERS', 'INNER_PAIRS', 'LEFT_EYE', 'RIGHT_EYE', 'SCORERS', 'face_scale',
@@ -345,7 +345,7 @@ def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face
         for t in np.unique(tids[want]):
             m = np.flatnonzero(want & (tids == t))
             if len(m) > embed_max_per_track:
-                keep = m[np.unique(np.linspace(0, len(m) - 1, embed_max_per_track).round().astype(int))]
+                keep = m[evenly_spaced(len(m), embed_max_per_track)]
                 want[np.setdiff1d(m, keep)] = False
     start = 0
     for f, faces in enumerate(per_frame):

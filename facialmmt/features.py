@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .core import (Config, atomic_path, config_hash, config_to_dict, file_hash, get_logger, portable_path,
-                            resolve_path)
+from .core import (Config, atomic_path, config_hash, config_to_dict, evenly_spaced, file_hash, get_logger,
+                            portable_path, resolve_path)
 from .dfer import load_dfer_frames, resize_crops
 from .mario import MARIO, ModelDims
 
@@ -227,10 +227,6 @@ def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> ModelDims:
                      max_audio_len=int(cfg.model.max_audio_len or max_len_stat(len(it.audio) for it in items)),
                      max_vision_len=int(cfg.model.max_vision_len or max_len_stat(len(it.frames) for it in items)))
 
-# %% ../nbs/05_features.ipynb #e051df96
-def _even(n: int, k: int) -> np.ndarray:
-    return np.arange(n) if n <= k else np.linspace(0, n - 1, k).round().astype(np.int64)
-
 # %% ../nbs/05_features.ipynb #d251cd0a
 def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 0, img_size: int | None = None) -> dict:
     "Pad a list of utterances into one batch with masks (True = valid); over-long sequences are subsampled evenly."
@@ -238,8 +234,8 @@ def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 
     B = len(items)
     T = max(len(it.input_ids) for it in items)
     ids = torch.full((B, T), pad_id, dtype=torch.long); am = torch.zeros(B, T, dtype=torch.long)
-    sel_a = [_even(len(it.audio), dims.max_audio_len) for it in items]
-    sel_v = [_even(len(it.frames), dims.max_vision_len) for it in items]
+    sel_a = [evenly_spaced(len(it.audio), dims.max_audio_len) for it in items]
+    sel_v = [evenly_spaced(len(it.frames), dims.max_vision_len) for it in items]
     La, Lv = max(1, max(map(len, sel_a))), max(1, max(map(len, sel_v)))
     s = img_size or next((it.faces.shape[1] for it in items if it.faces.size), 1)
     audio = torch.zeros(B, La, dims.audio_dim); amask = torch.zeros(B, La, dtype=torch.bool)

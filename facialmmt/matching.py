@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .core import Config, atomic_path, atomic_write_json, get_logger, resolve_path
+from .core import Config, atomic_path, atomic_write_json, evenly_spaced, get_logger, resolve_path
 from .clustering import infomap_cluster
 from .face_rules import TrackScore
 
@@ -286,17 +286,13 @@ def choose_cluster(cluster_embs: dict, evidence: dict, library: FaceLibrary | No
     return dict(cluster=pool[0], score=max(sims[pool[0]].values()), sims=sims, decided_by="rules (not a leading role)")
 
 # %% ../nbs/03_matching.ipynb #96f6640c
-def _even(n: int, m: int) -> np.ndarray:
-    "Up to `m` evenly spaced indices into `n` items."
-    return np.linspace(0, n - 1, min(n, m)).round().astype(int)
-
 def _plot_library(sub, library: FaceLibrary, speaker: str, max_per_row: int) -> None:
     "One row of evenly spaced thumbnails per role, the speaker's name in bold."
     roles = list(library.roles)
     axs = sub.subplots(max(len(roles), 1), max_per_row, squeeze=False)
     for r, role in enumerate(roles):
         cr = library.crops.get(role, [])
-        pick = _even(len(cr), max_per_row) if len(cr) else []
+        pick = evenly_spaced(len(cr), max_per_row) if len(cr) else []
         for c in range(max_per_row):
             axs[r, c].set_axis_off()
             if c < len(pick): axs[r, c].imshow(cr[pick[c]])
@@ -311,7 +307,7 @@ def _plot_clusters(sub, crops, labels, ks: list, chosen, speaker: str, notes: di
     from matplotlib.patches import Rectangle
     axs = sub.subplots(max(len(ks), 1), max_per_row, squeeze=False)
     for r, k in enumerate(ks):
-        idx = np.flatnonzero(labels == k); idx = idx[_even(len(idx), max_per_row)] if len(idx) else idx
+        idx = np.flatnonzero(labels == k); idx = idx[evenly_spaced(len(idx), max_per_row)] if len(idx) else idx
         for c in range(max_per_row):
             axs[r, c].set_axis_off()
             if c < len(idx): axs[r, c].imshow(crops[idx[c]])

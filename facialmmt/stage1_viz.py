@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import resolve_path
+from .core import evenly_spaced, resolve_path
 
 # %% auto #0
 __all__ = ['RULE_FIELDS', 'load_stage1_result', 'stage1_tracks', 'clip_frames', 'contact_sheet', 'annotate_frames',
@@ -106,7 +106,7 @@ def contact_sheet(meta: dict, arrays: dict, frames=None, gt: dict | None = None,
     with_boxes = frames is not None
     n_total = len(pool) if pool is not None else 0
     have = np.unique(fidx) if len(fidx) else np.arange(n_total)
-    show = have[np.unique(np.linspace(0, len(have) - 1, min(n_frames, len(have))).round().astype(int))] if len(have) else []
+    show = have[evenly_spaced(len(have), n_frames)] if len(have) else []
     cols = 3
     frows = int(np.ceil(len(show) / cols)) if len(show) else 0
     H, W = (pool.shape[1], pool.shape[2]) if n_total else (1, 1)
@@ -161,7 +161,7 @@ def contact_sheet(meta: dict, arrays: dict, frames=None, gt: dict | None = None,
         ax = fig.add_subplot(sub[0]); ax.axis("off")
         m = tr["faces"]
         if crops is not None and len(m):
-            pick = m[np.unique(np.linspace(0, len(m) - 1, min(n_crops, len(m))).round().astype(int))]
+            pick = m[evenly_spaced(len(m), n_crops)]
             ax.imshow(np.concatenate(list(crops[pick]), axis=1))
         for s in ax.spines.values(): s.set_visible(False)
         ax2 = fig.add_subplot(sub[1]); ax2.axis("off")
