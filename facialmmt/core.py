@@ -114,7 +114,7 @@ class Stage1Config:
     asd_min_seconds: float = 1.0        # TalkNet's verdict counts only for tracks at least this long (it is weak under 1 s)
     cluster_directed: bool = True       # directed two-level Infomap (the reference setting)
     match_mode: str = "max"             # cluster-to-role similarity: max (or mean) over library images of the cluster centroid's cosine
-    embed_max_per_track: int = 8        # embed at most this many evenly spaced faces per candidate track (0: all); the rest inherit the track's cluster
+    embed_max_per_track: int = 4        # embed at most this many evenly spaced faces per candidate track (0: all); the rest inherit the track's cluster (4: bench/bench_embed_per_track.py)
 
 # %% ../nbs/00_core.ipynb #ad89d34c
 @dataclass
