@@ -45,7 +45,7 @@ def config_diff(a: Config | dict, b: Config | dict) -> list[str]:
     return [f"{k}: checkpoint {a.get(k)!r} vs requested {b.get(k)!r}" for k in sorted(set(a) | set(b)) if norm(a.get(k)) != norm(b.get(k))]
 
 # %% ../nbs/05b_checkpoint.ipynb #b5a9df75
-def build_model(cfg: Config, dims: ModelDims | dict, text_encoder=None) -> MARIO:
+def build_model(cfg: Config, dims: ModelDims, text_encoder=None) -> MARIO:
     "MARIO with the text encoder attached (when the text modality is on) and pretrained Swin loaded if configured."
     if text_encoder is None and "t" in cfg.model.modalities:
         from facialmmt.encoders import load_text_encoder
@@ -57,14 +57,14 @@ def build_model(cfg: Config, dims: ModelDims | dict, text_encoder=None) -> MARIO
     return m
 
 # %% ../nbs/05b_checkpoint.ipynb #d0ea69bf
-def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims | dict, extra: dict | None = None) -> Path:
+def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims, extra: dict | None = None) -> Path:
     "model.safetensors (weights) + model.json (config, dims, hashes); each written atomically, json last."
     from safetensors.torch import save_file
     d = Path(ckpt_dir); d.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(d / "model.safetensors") as tmp: save_file(sd, str(tmp))
     meta = {"format": "facialmmt-mario-v1", "config": config_to_dict(cfg), "config_hash": config_hash(cfg),
-            "arch": arch_config(cfg), "dims": ModelDims.of(dims).to_dict(), "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
+            "arch": arch_config(cfg), "dims": ModelDims.check(dims).to_dict(), "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
     atomic_write_json(d / "model.json", meta)
     return d
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import EMOTIONS, N_EMOTIONS, DFERConfig, get_logger, resolve_path
+from .core import EMOTIONS, N_EMOTIONS, DFERConfig, evenly_spaced, get_logger, resolve_path
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PIXEL_NORMS', 'build_backbone', 'to_pixels', 'resize_crops', 'DFERModel',
@@ -292,7 +292,7 @@ def load_dfer_frames(seqs, size: int, max_frames_per_video: int | None = None, c
     for s in seqs:
         pairs = [(p, int(l)) for p, l in zip(s.frame_paths, s.labels) if l is not None and int(l) >= 0]
         if max_frames_per_video and len(pairs) > max_frames_per_video:
-            pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, max_frames_per_video).round().astype(int)]
+            pairs = [pairs[i] for i in evenly_spaced(len(pairs), max_frames_per_video)]
         items += pairs
     if not items: raise ValueError("no labelled DFER frames found")
     key = hashlib.sha256(json.dumps([size] + [(str(p), l) for p, l in items]).encode()).hexdigest()[:16]

@@ -228,9 +228,9 @@ def model_dims(items: list[MermcItem], cfg: Config, text_dim: int) -> ModelDims:
                      max_vision_len=int(cfg.model.max_vision_len or max_len_stat(len(it.frames) for it in items)))
 
 # %% ../nbs/05_features.ipynb #d251cd0a
-def collate_mermc(items: list[MermcItem], dims: ModelDims | dict, pad_id: int = 0, img_size: int | None = None) -> dict:
+def collate_mermc(items: list[MermcItem], dims: ModelDims, pad_id: int = 0, img_size: int | None = None) -> dict:
     "Pad a list of utterances into one batch with masks (True = valid); over-long sequences are subsampled evenly."
-    dims = ModelDims.of(dims)
+    dims = ModelDims.check(dims)
     B = len(items)
     T = max(len(it.input_ids) for it in items)
     ids = torch.full((B, T), pad_id, dtype=torch.long); am = torch.zeros(B, T, dtype=torch.long)

@@ -152,21 +152,23 @@ class ModelDims:
         return cls(**{k: (v if k == "audio_norm" else int(v)) for k, v in d.items()})
 
     @classmethod
-    def of(cls, dims) -> ModelDims:
-        "`dims` as a ModelDims: itself, or a dict in `to_dict`'s layout."
-        return dims if isinstance(dims, cls) else cls.from_dict(dims)
+    def check(cls, dims) -> ModelDims:
+        "`dims` itself when it is a ModelDims; anything else is a TypeError (a checkpoint's dict goes through `from_dict`)."
+        if not isinstance(dims, cls):
+            raise TypeError(f"model dims: expected ModelDims, got {type(dims).__name__} (a checkpoint's dims dict: ModelDims.from_dict(d))")
+        return dims
 
 # %% ../nbs/05a_mario.ipynb #336f068d
 class MARIO(nn.Module):
     "The MERMC model of FacialMMT (paper Fig. 2 right, eq. 5–11)."
-    def __init__(self, cfg: Config, dims: ModelDims | dict, text_encoder: nn.Module | None = None):
-        """dims: the input sizes (a `ModelDims`, or its dict layout). `text_encoder` (forward(input_ids,
+    def __init__(self, cfg: Config, dims: ModelDims, text_encoder: nn.Module | None = None):
+        """dims: the input sizes (a checkpoint's dict: `ModelDims.from_dict`). `text_encoder` (forward(input_ids,
         attention_mask) -> [B, text_dim]) is fine-tuned when given; without it the batch must carry `text_feats`."""
         super().__init__()
         mc, d = cfg.model, cfg.model.hidden
         mods = mc.modalities
         if not mods or set(mods) - set("tav"): raise ValueError(f"model.modalities must be a non-empty subset of 'tav', got {mods!r}")
-        self.cfg, self.dims, self.mods = cfg, ModelDims.of(dims), mods
+        self.cfg, self.dims, self.mods = cfg, ModelDims.check(dims), mods
         dims = self.dims
         self.text_encoder = text_encoder if "t" in mods else None
         if "t" in mods: self.text_proj = nn.Sequential(nn.Dropout(mc.dropout), nn.Linear(dims.text_dim, d))

@@ -35,7 +35,7 @@ class ModelBundle:
     tokenizer: object = None
     device: object = "cpu"
     extractors: Extractors | None = None
-    def __post_init__(self): self.dims = ModelDims.of(self.dims)
+    def __post_init__(self): ModelDims.check(self.dims)
 
 # %% ../nbs/05e_predict.ipynb #373b6392
 def load_bundle(ckpt_dir, device="cpu") -> ModelBundle:

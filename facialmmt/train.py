@@ -293,7 +293,7 @@ def train_one(cfg: Config, splits: dict, dims: ModelDims, out_dir, dfer_data: di
               stop_after_epoch: int | None = None) -> dict:
     """Algorithm 1 for one seed (`cfg.train.seed`): per epoch a DFER pass then a MERMC pass, dev evaluation, best
     checkpoint; finally the best model on test (+ DFER macro F1 on the DFER validation split). Returns metrics."""
-    tc, dims = cfg.train, ModelDims.of(dims)
+    tc, dims = cfg.train, ModelDims.check(dims)
     dist, device = init_distributed(device)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     model, ddp = build_for_training(cfg, dims, text_encoder, device, dist)

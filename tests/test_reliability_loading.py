@@ -127,11 +127,11 @@ def test_checkpoint_dims_json_layout_and_old_checkpoints(tmp_path):
     # a checkpoint from before audio_norm: its dims have no such key (the model then had no audio standardisation)
     torch.manual_seed(0)
     legacy = {k: v for k, v in old.items() if k != "audio_norm"}
-    m0 = build_model(cfg, legacy).eval()
-    d0 = save_checkpoint(tmp_path / "old", m0, cfg, legacy)
+    m0 = build_model(cfg, ModelDims.from_dict(legacy)).eval()
+    d0 = save_checkpoint(tmp_path / "old", m0, cfg, m0.dims)
     meta = json.loads((d0 / "model.json").read_text()); meta["dims"] = legacy
     (d0 / "model.json").write_text(json.dumps(meta))
     m1, meta1 = load_checkpoint(d0, cfg)
     assert meta1["dims"] == legacy and m1.dims == ModelDims.from_dict(legacy) and m1.dims.audio_norm is None
-    b = collate_mermc(items, legacy)
+    b = collate_mermc(items, m0.dims)
     with torch.no_grad(): assert torch.equal(m0(b)["logits"], m1(b)["logits"])
