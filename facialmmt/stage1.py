@@ -24,9 +24,9 @@ from .matching import (FaceLibrary, build_library, choose_cluster, cluster_rule_
                                 load_library_dir, only_candidate, read_json, save_npz)
 
 # %% auto #0
-__all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'pass1_hash', 'stage1_hash', 'stage1_paths', 'clip_hash_of', 'analyze_utterance',
-           'av_sync_chance', 'follows_audio', 'finish_utterance', 'extract_clip', 'load_stage1_meta',
-           'load_face_sequence', 'pass1_job', 'pass2_job', 'run_jobs', 'run_stage1', 'extract_main']
+__all__ = ['STAGE1_VERSION', 'PASS2_VERSION', 'pass1_hash', 'stage1_hash', 'stage1_paths', 'clip_hash_of', 'analyze_frames',
+           'analyze_utterance', 'av_sync_chance', 'follows_audio', 'finish_utterance', 'extract_clip',
+           'load_stage1_meta', 'load_face_sequence', 'pass1_job', 'pass2_job', 'run_jobs', 'run_stage1', 'extract_main']
 
 # %% ../nbs/03a_stage1.ipynb #21345032
 STAGE1_VERSION = 1      # bump: pass 1 and pass 2 recompute
@@ -82,13 +82,49 @@ def _resize(frames: np.ndarray, S: int) -> np.ndarray:
     if len(frames) == 0: return np.zeros((0, S, S, 3), np.uint8)
     return np.stack([cv2.resize(f, (S, S), interpolation=cv2.INTER_AREA) for f in frames]).astype(np.uint8)
 
+# %% ../nbs/03a_stage1.ipynb #a9f3c2e1
+def _pass1_meta(utt, cfg: Config) -> dict:
+    return dict(key=utt.key, split=utt.split, clip=str(utt.clip) if getattr(utt, "clip", None) else None, clip_hash=None,
+                pass1_hash=pass1_hash(cfg), status="ok", detail="", n_sampled_frames=0, fps=cfg.stage1.fps, tracks=[], timings_s={})
+
+# %% ../nbs/03a_stage1.ipynb #b71e0d4c
+def analyze_frames(utt, frames, times, audio, sr: int, cfg: Config, analyzer=None, scorer=None,
+                   meta: dict | None = None, arrays: dict | None = None) -> tuple[dict, dict]:
+    """Pass 1 on a clip already decoded: RGB `frames` [T, H, W, 3] sampled at `times` (s), mono `audio` at `sr` Hz.
+    Returns (meta, arrays) as `analyze_utterance` stores them (filling `meta`/`arrays` when given): stage 1's pass 1 on
+    a clip held in memory, e.g. a notebook's rendered clip."""
+    s1, S = cfg.stage1, cfg.data.face_size
+    meta = _pass1_meta(utt, cfg) if meta is None else meta
+    arrays = _empty_pass1(S) if arrays is None else arrays
+    meta["n_sampled_frames"] = int(len(frames))
+    arrays["frames"], arrays["frame_times"] = _resize(frames, S), np.asarray(times, np.float64)
+    if analyzer is None:
+        from facialmmt.faces import load_face_analyzer
+        analyzer = load_face_analyzer(cfg.encoders, s1)
+    cf = analyze_clip(frames, times, audio, sr, analyzer, s1, face_size=S, scorer=scorer,
+                      embed_max_per_track=s1.embed_max_per_track)
+    meta["timings_s"].update(cf.timings_s)
+    arrays.update(face_frame=cf.frame_idx, boxes=cf.boxes, landmarks=cf.landmarks, crops=cf.crops, track_ids=cf.track_ids,
+                  embeddings=cf.embeddings, candidate=cf.candidate_mask, energy=cf.energy, voiced=cf.voiced)
+    meta["tracks"] = [t.to_dict() for t in cf.tracks]
+    meta["n_upsampled_frames"] = int(getattr(cf, "n_upsampled", 0))
+    where = meta["clip"] or meta["key"]
+    if audio.size == 0 and meta["status"] == "ok":
+        meta.update(status="no_audio", detail=f"{where}: empty audio stream; AV agreement not used")
+    if len(frames) < 2:
+        meta.update(status="too_short", detail=f"{where}: {len(frames)} frame(s) sampled at {s1.fps} fps; the rules need 2 or more")
+    elif len(cf.frame_idx) == 0:
+        meta.update(status="no_face", detail=f"{where}: no face of {s1.min_face}px or more in {len(frames)} sampled frames")
+    elif not cf.candidate_mask.any() and meta["status"] == "ok":
+        meta.update(status="speaker_not_found", detail=f"no track opened and closed its mouth (>= {s1.min_open_close} times) among {len(cf.tracks)} tracks")
+    return meta, arrays
+
 # %% ../nbs/03a_stage1.ipynb #193281a4
 def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dict, dict]:
     "Pass 1 for one utterance: (meta dict, arrays dict). Never raises for a bad clip; the status says what happened."
     from facialmmt.data import MediaError, read_audio, read_frames
     s1, S = cfg.stage1, cfg.data.face_size
-    meta = dict(key=utt.key, split=utt.split, clip=str(utt.clip) if utt.clip else None, clip_hash=None,
-                pass1_hash=pass1_hash(cfg), status="ok", detail="", n_sampled_frames=0, fps=s1.fps, tracks=[], timings_s={})
+    meta = _pass1_meta(utt, cfg)
     arrays = _empty_pass1(S)
     t_all = time.perf_counter()
     if utt.clip is None or not Path(utt.clip).is_file():
@@ -103,26 +139,8 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     try: audio = read_audio(utt.clip, sr=cfg.data.sample_rate); audio_detail = ""
     except MediaError as e: audio, audio_detail = np.zeros(0, np.float32), str(e)
     meta["timings_s"]["decode"] = time.perf_counter() - t0
-    meta["n_sampled_frames"] = int(len(frames))
-    arrays["frames"], arrays["frame_times"] = _resize(frames, S), np.asarray(times, np.float64)
-    if analyzer is None:
-        from facialmmt.faces import load_face_analyzer
-        analyzer = load_face_analyzer(cfg.encoders, s1)
-    cf = analyze_clip(frames, times, audio, cfg.data.sample_rate, analyzer, s1, face_size=S, scorer=scorer,
-                      embed_max_per_track=s1.embed_max_per_track)
-    meta["timings_s"].update(cf.timings_s)
-    arrays.update(face_frame=cf.frame_idx, boxes=cf.boxes, landmarks=cf.landmarks, crops=cf.crops, track_ids=cf.track_ids,
-                  embeddings=cf.embeddings, candidate=cf.candidate_mask, energy=cf.energy, voiced=cf.voiced)
-    meta["tracks"] = [t.to_dict() for t in cf.tracks]
-    meta["n_upsampled_frames"] = int(getattr(cf, "n_upsampled", 0))
-    if audio.size == 0:
-        meta.update(status="no_audio", detail=audio_detail or f"{utt.clip}: empty audio stream; AV agreement not used")
-    if len(frames) < 2:
-        meta.update(status="too_short", detail=f"{utt.clip}: {len(frames)} frame(s) sampled at {s1.fps} fps; the rules need 2 or more")
-    elif len(cf.frame_idx) == 0:
-        meta.update(status="no_face", detail=f"{utt.clip}: no face of {s1.min_face}px or more in {len(frames)} sampled frames")
-    elif not cf.candidate_mask.any() and meta["status"] == "ok":
-        meta.update(status="speaker_not_found", detail=f"no track opened and closed its mouth (>= {s1.min_open_close} times) among {len(cf.tracks)} tracks")
+    if audio.size == 0: meta.update(status="no_audio", detail=audio_detail or f"{utt.clip}: empty audio stream; AV agreement not used")
+    analyze_frames(utt, frames, times, audio, cfg.data.sample_rate, cfg, analyzer, scorer, meta, arrays)
     meta["timings_s"]["pass1_total"] = time.perf_counter() - t_all
     return meta, arrays
 
