@@ -95,7 +95,7 @@ class Stage1Config:
     knn_k: int = 10                     # clustering (reference: k=50, cos>=0.58); tuned per clip on SynMELD train for the dlib embedding (02_clustering, reports/stage1.md)
     knn_min_sim: float = 0.91           # same person: dlib's Euclidean 0.6 on raw descriptors of norm ~1.44 (real faces) -> cosine 0.913 (02_clustering)
     cluster_level: str = "track"        # cluster face tracks (a track is one person; co-visible tracks never merge) or "face" (every face a node)
-    match_margin: float = 0.02          # the library decides only when its best cluster beats the next by this cosine; else the rules decide
+    match_margin: float = 0.02          # the library decides only when its best cluster beats the next by this cosine; else the rules decide (not tuned on SynMELD: its sweep in 03b)
     offscreen_null: float = 0.0         # > 0: speaker off screen when no candidate's AV sync beats this quantile of its circular-shift null (0.95 emptied on-screen SynMELD clips: off)
     library_offscreen: bool = True      # a leading-role speaker whose every candidate cluster the library identifies as another leading role is off screen
     passerby_fallback: str = "least_similar"  # a passer-by whose every cluster looks like a leading role: the cluster least similar to the library (the paper's rule), or "rules" (the rules' top cluster)
