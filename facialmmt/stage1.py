@@ -89,10 +89,10 @@ def _pass1_meta(utt, cfg: Config) -> dict:
 
 # %% ../nbs/03a_stage1.ipynb #b71e0d4c
 def analyze_frames(utt, frames, times, audio, sr: int, cfg: Config, analyzer=None, scorer=None,
-                   meta: dict | None = None, arrays: dict | None = None) -> tuple[dict, dict]:
+                   meta: dict | None = None, arrays: dict | None = None, audio_detail: str = "") -> tuple[dict, dict]:
     """Pass 1 on a clip already decoded: RGB `frames` [T, H, W, 3] sampled at `times` (s), mono `audio` at `sr` Hz.
     Returns (meta, arrays) as `analyze_utterance` stores them (filling `meta`/`arrays` when given): stage 1's pass 1 on
-    a clip held in memory, e.g. a notebook's rendered clip."""
+    a clip held in memory, e.g. a notebook's rendered clip. `audio_detail`: why `audio` is empty, if the reader said."""
     s1, S = cfg.stage1, cfg.data.face_size
     meta = _pass1_meta(utt, cfg) if meta is None else meta
     arrays = _empty_pass1(S) if arrays is None else arrays
@@ -110,7 +110,7 @@ def analyze_frames(utt, frames, times, audio, sr: int, cfg: Config, analyzer=Non
     meta["n_upsampled_frames"] = int(getattr(cf, "n_upsampled", 0))
     where = meta["clip"] or meta["key"]
     if audio.size == 0 and meta["status"] == "ok":
-        meta.update(status="no_audio", detail=f"{where}: empty audio stream; AV agreement not used")
+        meta.update(status="no_audio", detail=audio_detail or f"{where}: empty audio stream; AV agreement not used")
     if len(frames) < 2:
         meta.update(status="too_short", detail=f"{where}: {len(frames)} frame(s) sampled at {s1.fps} fps; the rules need 2 or more")
     elif len(cf.frame_idx) == 0:
@@ -139,8 +139,7 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     try: audio = read_audio(utt.clip, sr=cfg.data.sample_rate); audio_detail = ""
     except MediaError as e: audio, audio_detail = np.zeros(0, np.float32), str(e)
     meta["timings_s"]["decode"] = time.perf_counter() - t0
-    if audio.size == 0: meta.update(status="no_audio", detail=audio_detail or f"{utt.clip}: empty audio stream; AV agreement not used")
-    analyze_frames(utt, frames, times, audio, cfg.data.sample_rate, cfg, analyzer, scorer, meta, arrays)
+    analyze_frames(utt, frames, times, audio, cfg.data.sample_rate, cfg, analyzer, scorer, meta, arrays, audio_detail)
     meta["timings_s"]["pass1_total"] = time.perf_counter() - t_all
     return meta, arrays
 
