@@ -39,7 +39,7 @@ def latency(config: str, n: int, batch: int) -> tuple[float, float]:
         dims = model_dims(items, cfg, te.dim)
         model = build_model(cfg, dims, te)
         params = sum(p.numel() for p in model.parameters())
-        save_checkpoint(tmp, model, cfg, dims); del model
+        save_checkpoint(tmp, model, cfg); del model
         t0 = time.perf_counter(); bundle = load_bundle(tmp); t_load = time.perf_counter() - t0
         for it in items[:2]: predict(bundle, it)                          # warm-up
         lat = []

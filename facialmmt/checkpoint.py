@@ -57,14 +57,14 @@ def build_model(cfg: Config, dims: ModelDims, text_encoder=None) -> MARIO:
     return m
 
 # %% ../nbs/05b_checkpoint.ipynb #d0ea69bf
-def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, dims: ModelDims, extra: dict | None = None) -> Path:
-    "model.safetensors (weights) + model.json (config, dims, hashes); each written atomically, json last."
+def save_checkpoint(ckpt_dir, model: MARIO, cfg: Config, extra: dict | None = None) -> Path:
+    "model.safetensors (weights) + model.json (config, `model.dims`, hashes); each written atomically, json last."
     from safetensors.torch import save_file
     d = Path(ckpt_dir); d.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(d / "model.safetensors") as tmp: save_file(sd, str(tmp))
     meta = {"format": "facialmmt-mario-v1", "config": config_to_dict(cfg), "config_hash": config_hash(cfg),
-            "arch": arch_config(cfg), "dims": ModelDims.check(dims).to_dict(), "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
+            "arch": arch_config(cfg), "dims": ModelDims.check(model.dims).to_dict(), "weights_sha256": file_hash(d / "model.safetensors", n=64), **(extra or {})}
     atomic_write_json(d / "model.json", meta)
     return d
 
@@ -118,7 +118,7 @@ def _set_rng_state(s: dict):
     random.setstate((3, tuple(int(x) for x in s["python"]), s["python_gauss"]))
 
 # %% ../nbs/05b_checkpoint.ipynb #457dfefe
-def save_train_state(d, model, cfg, dims, optimizers: dict, schedulers: dict, epoch: int, info: dict):
+def save_train_state(d, model, cfg, optimizers: dict, schedulers: dict, epoch: int, info: dict):
     """The last finished epoch as one generation: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain
     values only) and `state.json`, written last as the commit record with the epoch and the sha256 of the other files.
     The previous generation is kept as `<d>.prev` until the new one is complete, so a kill at any point leaves at least
@@ -128,7 +128,7 @@ def save_train_state(d, model, cfg, dims, optimizers: dict, schedulers: dict, ep
         if prev.exists(): shutil.rmtree(prev)
         os.replace(d, prev)
     elif d.exists(): shutil.rmtree(d)                       # a torn generation: never build on it
-    save_checkpoint(d, model, cfg, dims, {"epoch": epoch})
+    save_checkpoint(d, model, cfg, {"epoch": epoch})
     st = {"epoch": epoch, "rng": _rng_state(),
           "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
           "schedulers": {k: s.state_dict() for k, s in schedulers.items()}}

@@ -260,8 +260,8 @@ def end_epoch(run: SeedRun, ep: int, rec: dict, info: dict, dev: list, out: Path
     else: better, info["selection"] = True, "last epoch (no dev split)"   # nothing to select on: keep the last
     if better:
         info["best_dev_wf1"], info["best_epoch"] = (rec["dev_wf1"] if dev else None), ep
-        save_checkpoint(out / "ckpt" / "best", run.model, run.cfg, run.dims, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
-    save_train_state(out / "ckpt" / "last", run.model, run.cfg, run.dims, run.opts, run.scheds, ep, info)
+        save_checkpoint(out / "ckpt" / "best", run.model, run.cfg, {"epoch": ep, "dev_wf1": rec.get("dev_wf1")})
+    save_train_state(out / "ckpt" / "last", run.model, run.cfg, run.opts, run.scheds, ep, info)
     get_logger().info(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()))
 
 # %% ../nbs/05d_train.ipynb #6c9a58f9

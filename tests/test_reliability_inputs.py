@@ -130,7 +130,7 @@ def _bundle(tmp_path, text_model, **ov):
     _, te = text_model
     dims = ModelDims(text_dim=te.dim, audio_dim=80, frame_dim=128, max_audio_len=48, max_vision_len=14)
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "ck", build_model(cfg, dims, te), cfg, dims)
+    save_checkpoint(tmp_path / "ck", build_model(cfg, dims, te), cfg)
     return tmp_path / "ck", cfg, dims
 
 

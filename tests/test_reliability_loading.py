@@ -92,7 +92,7 @@ def test_checkpoint_is_safetensors_plus_json(tmp_path):
     dims = ModelDims(text_dim=1, audio_dim=6, frame_dim=5, max_audio_len=8, max_vision_len=4)
     torch.manual_seed(0)
     m = build_model(cfg, dims)
-    d = save_checkpoint(tmp_path / "ck", m, cfg, dims)
+    d = save_checkpoint(tmp_path / "ck", m, cfg)
     assert sorted(p.name for p in d.iterdir()) == ["model.json", "model.safetensors"]
     meta = json.loads((d / "model.json").read_text())
     assert config_hash(config_from_dict(meta["config"])) == config_hash(cfg) == meta["config_hash"] and meta["arch"] == json.loads(json.dumps(arch_config(cfg)))
@@ -101,7 +101,7 @@ def test_checkpoint_is_safetensors_plus_json(tmp_path):
         assert set(f.keys()) == set(m.state_dict())
     # the training state beside it loads with weights_only=True (tensors and plain values only)
     opts, scheds = make_optimizers(m, cfg, 4, 2)
-    save_train_state(tmp_path / "last", m, cfg, dims, opts, scheds, 0, {"history": []})
+    save_train_state(tmp_path / "last", m, cfg, opts, scheds, 0, {"history": []})
     st = torch.load(tmp_path / "last" / "state.pt", map_location="cpu", weights_only=True)
     assert st["epoch"] == 0 and set(st["optimizers"]) == set(opts)
 
@@ -122,13 +122,13 @@ def test_checkpoint_dims_json_layout_and_old_checkpoints(tmp_path):
     old = {"text_dim": 1, "audio_norm": {"mean": [round(float(v), 5) for v in a.mean(0)], "std": [round(float(v), 5) for v in a.std(0)]},
            "audio_dim": 6, "frame_dim": 5, "max_audio_len": dims.max_audio_len, "max_vision_len": dims.max_vision_len}
     torch.manual_seed(0)
-    d = save_checkpoint(tmp_path / "ck", build_model(cfg, dims), cfg, dims)
+    d = save_checkpoint(tmp_path / "ck", build_model(cfg, dims), cfg)
     assert json.dumps(json.loads((d / "model.json").read_text())["dims"]) == json.dumps(old)   # keys, order and values
     # a checkpoint from before audio_norm: its dims have no such key (the model then had no audio standardisation)
     torch.manual_seed(0)
     legacy = {k: v for k, v in old.items() if k != "audio_norm"}
     m0 = build_model(cfg, ModelDims.from_dict(legacy)).eval()
-    d0 = save_checkpoint(tmp_path / "old", m0, cfg, m0.dims)
+    d0 = save_checkpoint(tmp_path / "old", m0, cfg)
     meta = json.loads((d0 / "model.json").read_text()); meta["dims"] = legacy
     (d0 / "model.json").write_text(json.dumps(meta))
     m1, meta1 = load_checkpoint(d0, cfg)

@@ -26,7 +26,7 @@ def _small(tmp_path):
                        np.ones((2, 5), np.float16), np.zeros((2, 56, 56, 3), np.uint8)) for i in range(4)]
     dims = model_dims(items, cfg, 8)
     m = build_model(cfg, dims, _Text())
-    save_checkpoint(tmp_path / "ck", m, cfg, dims)
+    save_checkpoint(tmp_path / "ck", m, cfg)
     return cfg, dims, m, items
 
 
