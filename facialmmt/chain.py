@@ -27,6 +27,7 @@ class RunContext:
     device: str = "auto"
     synth: bool = True               # the corpus is generated SynMELD
     workers: int = 2                 # stage-1 processes
+    jobs: int = 1                    # ablation rows trained side by side (06 `run_rows`; 1: the committed reports' way)
     tests: bool = False              # also run each notebook's cells tagged `test` (make test runs them anyway)
 
     @property
@@ -64,7 +65,7 @@ CHAIN: list[Step] = [
                         device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
     Step("ablations", "06_ablations.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c))),
+                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c), jobs=c.jobs)),
     Step("case_studies", "07_case_studies.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
                         device=c.device, affwild=_aff(c))),
@@ -76,7 +77,7 @@ PRESET_CONFIG = {"tiny": "tiny", "default": "cpu"}
 # %% ../nbs/08a_chain.ipynb #266243fd
 def make_context(preset: str = "default", meld_root=None, affwild_root=None, config: str | None = None,
                  seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2,
-                 tests: bool = False) -> RunContext:
+                 tests: bool = False, jobs: int = 1) -> RunContext:
     "Resolve every path of a run up front, failing early on a real-data root that is not there."
     root = project_root()
     if preset not in PRESET_SEEDS: raise ValueError(f"unknown preset {preset!r}: use one of {sorted(PRESET_SEEDS)}")
@@ -97,7 +98,7 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
                       seeds=list(seeds or PRESET_SEEDS[preset]),
                       reports=resolve_path(reports or (reports_root(corpus) if not synth else
                                                        "reports" if preset == "default" else f"reports/{preset}")),
-                      device=device, synth=synth, workers=workers, tests=tests)
+                      device=device, synth=synth, workers=workers, tests=tests, jobs=jobs)
 
 TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
 

@@ -1,0 +1,87 @@
+"""Ablation rows one after another vs side by side (issue 16: "use both cores where rows are independent").
+
+    python bench/bench_ablation_jobs.py [--corpus data/synmeld] [--config cpu] [--rows no_audio,no_vision,v_rules,v_final]
+                                        [--seeds 0] [--epochs 3] [--jobs 2]
+
+Both modes train the same rows and seeds into fresh folders, each mode in a fresh process, over the same (warm)
+feature cache: `jobs=1` runs them one after another in one process with all cores' torch threads; `jobs=N` in N worker
+processes with cores // N threads each (`facialmmt.ablations.run_rows`, longest rows first). Printed: wall time of
+each mode, each row's test weighted F1 in both, whether every metric of every row and seed (all but the epochs'
+wall-clock seconds) is identical, and the ratio. Needs the corpus's stage-1 outputs and a warm
+feature cache, as `make reproduce` leaves them (a cold cache would charge the first mode for filling it: the script
+fills it first, untimed, by preparing each row's inputs).
+"""
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common
+
+
+def one_mode(a) -> dict:
+    "In the child: train the rows with `a.child_jobs` processes; per-row per-seed test metrics and the wall time."
+    from facialmmt.ablations import TABLE4, TABLE5, chain_config, run_rows
+    rows = [r for r in TABLE5 + TABLE4 if r.id in a.rows.split(",")]
+    t = time.perf_counter()
+    res = run_rows(rows, chain_config(a.config), Path(a.corpus), Path(a.stage1), Path(a.out), a.seed_list, a.cache,
+                   epochs=a.epochs, jobs=a.child_jobs)
+    return {"seconds": time.perf_counter() - t, "metrics": {k: v["per_seed"] for k, v in res.items()}}
+
+
+def numbers(m):
+    "A metrics record without its wall-clock fields (each epoch's `seconds`): what must not depend on `jobs`."
+    if isinstance(m, dict): return {k: numbers(v) for k, v in m.items() if k != "seconds"}
+    if isinstance(m, list): return [numbers(v) for v in m]
+    return m
+
+
+def warm(a) -> None:
+    "Fill the feature cache for every row's config (untimed), so neither mode pays for it."
+    from facialmmt.ablations import TABLE4, TABLE5, chain_config, row_config
+    from facialmmt.features import prepare_run
+    for r in TABLE5 + TABLE4:
+        if r.id in a.rows.split(","):
+            prepare_run(row_config(chain_config(a.config), r, a.epochs), Path(a.corpus), Path(a.stage1), a.cache, progress=False)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="data/synmeld"); ap.add_argument("--stage1", default=None)
+    ap.add_argument("--config", default="cpu"); ap.add_argument("--rows", default="no_audio,no_vision,v_rules,v_final")
+    ap.add_argument("--seeds", default="0"); ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=2); ap.add_argument("--cache", default="data/cache/features")
+    ap.add_argument("--child-jobs", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    a.corpus = str((_common.ROOT / a.corpus).resolve()); a.cache = str((_common.ROOT / a.cache).resolve())
+    a.stage1 = str((_common.ROOT / (a.stage1 or f"data/stage1/{Path(a.corpus).name}")).resolve())
+    a.seed_list = [int(s) for s in a.seeds.split(",")]
+    if a.child_jobs is not None: return _common.emit(one_mode(a))
+    print(f"rows {a.rows}, seeds {a.seeds}, {a.epochs} epochs, config {a.config}, corpus {a.corpus}; {_common.loadavg()}")
+    warm(a)
+    print(f"feature cache warm; {_common.loadavg()}")
+    base = ["--corpus", a.corpus, "--stage1", a.stage1, "--config", a.config, "--rows", a.rows, "--seeds", a.seeds,
+            "--epochs", a.epochs, "--cache", a.cache]
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for jobs in (1, a.jobs):
+            runs[jobs] = _common.run_child("bench_ablation_jobs.py", base + ["--child-jobs", jobs, "--out", f"{tmp}/jobs{jobs}"])
+            print(f"jobs={jobs}: {runs[jobs]['seconds']:.1f} s wall; {_common.loadavg()}", flush=True)
+    one, many = (numbers(runs[j]["metrics"]) for j in (1, a.jobs))
+    for row, per_seed in one.items():
+        for seed, m in per_seed.items():
+            m2 = many[row][seed]
+            print(f"  {row} seed {seed}: test weighted F1 {m['test']['weighted_f1']:.4f} (jobs=1) vs "
+                  f"{m2['test']['weighted_f1']:.4f} (jobs={a.jobs})" + ("" if m2 == m else "  <- differ: "
+                  + ", ".join(k for k in sorted(set(m) | set(m2)) if m.get(k) != m2.get(k))))
+    same = one == many
+    print(f"metrics identical in both modes (every row and seed; all but the epochs' wall-clock seconds): {same}")
+    print(f"side by side ({a.jobs} processes) vs one after another: {runs[1]['seconds'] / runs[a.jobs]['seconds']:.2f}x")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
