@@ -47,6 +47,19 @@ def warm(a) -> None:
             prepare_run(row_config(chain_config(a.config), r, a.epochs), Path(a.corpus), Path(a.stage1), a.cache, progress=False)
 
 
+def differing(m: dict, m2: dict) -> str:
+    "The fields that differ; in `history`, which per-epoch fields (e.g. train_loss in its last digits)."
+    out = []
+    for k in sorted(set(m) | set(m2)):
+        if m.get(k) == m2.get(k): continue
+        if k == "history" and len(m[k]) == len(m2[k]):
+            fs = sorted({f for h, h2 in zip(m[k], m2[k]) for f in set(h) | set(h2) if h.get(f) != h2.get(f)})
+            gap = max((abs(h[f] - h2[f]) for h, h2 in zip(m[k], m2[k]) for f in fs if isinstance(h.get(f), float)), default=0.0)
+            out.append(f"history ({', '.join(fs)}; largest gap {gap:.2e})")
+        else: out.append(k)
+    return ", ".join(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default="data/synmeld"); ap.add_argument("--stage1", default=None)
@@ -75,8 +88,7 @@ def main(argv=None):
         for seed, m in per_seed.items():
             m2 = many[row][seed]
             print(f"  {row} seed {seed}: test weighted F1 {m['test']['weighted_f1']:.4f} (jobs=1) vs "
-                  f"{m2['test']['weighted_f1']:.4f} (jobs={a.jobs})" + ("" if m2 == m else "  <- differ: "
-                  + ", ".join(k for k in sorted(set(m) | set(m2)) if m.get(k) != m2.get(k))))
+                  f"{m2['test']['weighted_f1']:.4f} (jobs={a.jobs})" + ("" if m2 == m else "  <- differ: " + differing(m, m2)))
     same = one == many
     print(f"metrics identical in both modes (every row and seed; all but the epochs' wall-clock seconds): {same}")
     print(f"side by side ({a.jobs} processes) vs one after another: {runs[1]['seconds'] / runs[a.jobs]['seconds']:.2f}x")

@@ -98,10 +98,10 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
         raise ValueError("jobs > 1 runs rows in worker processes, which torchrun's ranks cannot join: use jobs=1 under torchrun")
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    from facialmmt.ablations import _train_row          # by module: a spawned worker cannot import a notebook's __main__
+    import facialmmt.ablations as this                  # by module: a spawned worker cannot import a notebook's __main__
     threads = max(1, len(os.sched_getaffinity(0)) // jobs)
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
-        futs = {row.id: ex.submit(_train_row, threads, cfg, corpus, stage1_dir, out, list(seeds), cache_dir, device, row.label)
+        futs = {row.id: ex.submit(this._train_row, threads, cfg, corpus, stage1_dir, out, list(seeds), cache_dir, device, row.label)
                 for row, cfg, out in sorted(todo, key=lambda t: -_row_cost(t[1]))}      # longest first: no long row last
         results = {}
         try:
