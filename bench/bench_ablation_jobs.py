@@ -5,7 +5,7 @@
 
 Both modes train the same rows and seeds into fresh folders, each mode in a fresh process, over the same (warm)
 feature cache: `jobs=1` runs them one after another in one process with all cores' torch threads; `jobs=N` in N worker
-processes with cores // N threads each (`facialmmt.ablations.run_rows`, longest rows first). Printed: wall time of
+processes with 1/N of those threads each (`facialmmt.ablations.run_rows`, longest rows first). Printed: wall time of
 each mode, each row's test weighted F1 in both, whether every metric of every row and seed (all but the epochs'
 wall-clock seconds) is identical, and the ratio. Needs the corpus's stage-1 outputs and a warm
 feature cache, as `make reproduce` leaves them (a cold cache would charge the first mode for filling it: the script

@@ -84,8 +84,8 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
              epochs: int | None = None, progress: bool = False, dirs: dict | None = None, jobs: int = 1) -> dict:
     """Train every row over `seeds`; {row id: result}. A seed whose metrics exist with the same config hash is reused,
     so `dirs={"full": "reports/train/cpu"}` points the full row at the main training run instead of training it again.
-    `jobs` > 1: the rows (independent runs) train side by side in that many processes, each with cores // jobs torch
-    threads, longest first; fewer threads may round differently (see the note above; bench/bench_ablation_jobs.py)."""
+    `jobs` > 1: the rows (independent runs) train side by side in that many processes, each with 1 / jobs of this
+    process's torch threads, longest first; fewer threads may round differently (see the note above; bench/bench_ablation_jobs.py)."""
     log = get_logger("facialmmt.ablations")
     out_root = resolve_path(out_root)
     todo = [(row, row_config(base_cfg, row, epochs), resolve_path((dirs or {}).get(row.id) or out_root / row.id)) for row in rows]
@@ -99,7 +99,8 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     import facialmmt.ablations as this                  # by module: a spawned worker cannot import a notebook's __main__
-    threads = max(1, len(os.sched_getaffinity(0)) // jobs)
+    import torch
+    threads = max(1, torch.get_num_threads() // jobs)   # what one row after another would use, shared out
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
         futs = {row.id: ex.submit(this._train_row, threads, cfg, corpus, stage1_dir, out, list(seeds), cache_dir, device, row.label)
                 for row, cfg, out in sorted(todo, key=lambda t: -_row_cost(t[1]))}      # longest first: no long row last

@@ -165,7 +165,7 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", default=None, help=f"comma-separated subset of {[s.name for s in CHAIN]}")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="stage-1 worker processes")
-    p.add_argument("--jobs", type=int, default=1, help="ablation rows trained side by side, each on cores // jobs torch "
+    p.add_argument("--jobs", type=int, default=1, help="ablation rows trained side by side, each on 1/jobs of the torch "
                    "threads (1.04-1.56x faster on 2 cores; the thread count can change float rounding, so the numbers "
                    "may differ from --jobs 1 in the last digits)")
     p.add_argument("--with-tests", action="store_true", help="also execute each notebook's test cells (tag `test`)")

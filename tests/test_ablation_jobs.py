@@ -1,7 +1,6 @@
 """Ablation rows trained side by side (issue 16): `run_rows(..., jobs=2)` trains independent rows in two processes,
-each with cores // 2 torch threads. At the same thread count it must give exactly the numbers of training the rows one
+each with half the torch threads. At the same thread count it must give exactly the numbers of training the rows one
 after another in one process (only the epochs' wall-clock seconds may differ): same seeds, data order and caches."""
-import os
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ def _numbers(m: dict) -> dict:
 def test_rows_side_by_side_give_the_same_numbers(tmp_path):
     corpus, base, cache = ensure_corpus(preset="tiny", seed=0), get_config("tiny"), tmp_path / "cache"
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // 2))      # the thread count each of 2 jobs gets
+    torch.set_num_threads(max(1, before // 2))                           # the thread count each of 2 jobs gets
     try: one = run_rows(ROWS, base, corpus, None, tmp_path / "one", [0], cache, epochs=1, jobs=1)
     finally: torch.set_num_threads(before)
     two = run_rows(ROWS, base, corpus, None, tmp_path / "two", [0], cache, epochs=1, jobs=2)
