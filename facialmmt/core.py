@@ -196,6 +196,7 @@ def _build(cls, d: dict, where: str):
     kw = {}
     for k, v in d.items():
         sub = _SUBCONFIGS.get((cls, k))
+        if isinstance(v, list) and isinstance(names[k].default, tuple): v = tuple(v)   # JSON / YAML have no tuples
         kw[k] = _build(sub, v, f"{where}.{k}") if sub else v
     return cls(**kw)
 
