@@ -12,7 +12,6 @@ feature cache, as `make reproduce` leaves them (a cold cache would charge the fi
 fills it first, untimed, by preparing each row's inputs).
 """
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -21,12 +20,16 @@ from pathlib import Path
 import _common
 
 
+def selected_rows(a) -> list:
+    from facialmmt.ablations import TABLE4, TABLE5
+    return [r for r in TABLE5 + TABLE4 if r.id in a.rows.split(",")]
+
+
 def one_mode(a) -> dict:
     "In the child: train the rows with `a.child_jobs` processes; per-row per-seed test metrics and the wall time."
-    from facialmmt.ablations import TABLE4, TABLE5, chain_config, run_rows
-    rows = [r for r in TABLE5 + TABLE4 if r.id in a.rows.split(",")]
+    from facialmmt.ablations import chain_config, run_rows
     t = time.perf_counter()
-    res = run_rows(rows, chain_config(a.config), Path(a.corpus), Path(a.stage1), Path(a.out), a.seed_list, a.cache,
+    res = run_rows(selected_rows(a), chain_config(a.config), Path(a.corpus), Path(a.stage1), Path(a.out), a.seed_list, a.cache,
                    epochs=a.epochs, jobs=a.child_jobs)
     return {"seconds": time.perf_counter() - t, "metrics": {k: v["per_seed"] for k, v in res.items()}}
 
@@ -40,11 +43,10 @@ def numbers(m):
 
 def warm(a) -> None:
     "Fill the feature cache for every row's config (untimed), so neither mode pays for it."
-    from facialmmt.ablations import TABLE4, TABLE5, chain_config, row_config
+    from facialmmt.ablations import chain_config, row_config
     from facialmmt.features import prepare_run
-    for r in TABLE5 + TABLE4:
-        if r.id in a.rows.split(","):
-            prepare_run(row_config(chain_config(a.config), r, a.epochs), Path(a.corpus), Path(a.stage1), a.cache, progress=False)
+    for r in selected_rows(a):
+        prepare_run(row_config(chain_config(a.config), r, a.epochs), Path(a.corpus), Path(a.stage1), a.cache, progress=False)
 
 
 def differing(m: dict, m2: dict) -> str:

@@ -63,7 +63,7 @@ def chain_config(config, affwild=None) -> Config:
 def _train_row(threads: int, cfg, corpus, stage1_dir, out, seeds, cache_dir, device, label) -> tuple[dict, str]:
     """One row in a worker process that uses `threads` torch threads: (its result, its log). The log (stderr and the
     `facialmmt` logger) is captured and handed back, so it lands where a row run in-process logs: the notebook."""
-    import contextlib, io, logging, sys, torch
+    import contextlib, io, logging, torch
     from facialmmt.train import run_experiment
     torch.set_num_threads(threads)
     buf, log = io.StringIO(), get_logger()
@@ -85,7 +85,8 @@ def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="dat
     """Train every row over `seeds`; {row id: result}. A seed whose metrics exist with the same config hash is reused,
     so `dirs={"full": "reports/train/cpu"}` points the full row at the main training run instead of training it again.
     `jobs` > 1: the rows (independent runs) train side by side in that many processes, each with 1 / jobs of this
-    process's torch threads, longest first; fewer threads may round differently (see the note above; bench/bench_ablation_jobs.py)."""
+    process's torch threads, longest first, without progress bars (each row's log comes back when it is done); fewer
+    threads may round differently (see the note above; bench/bench_ablation_jobs.py)."""
     log = get_logger("facialmmt.ablations")
     out_root = resolve_path(out_root)
     todo = [(row, row_config(base_cfg, row, epochs), resolve_path((dirs or {}).get(row.id) or out_root / row.id)) for row in rows]
