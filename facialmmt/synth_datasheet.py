@@ -148,7 +148,8 @@ def utterance_features(root, max_frames: int = 8) -> dict:
         for u in utts:
             g = gt["clips"][u.key]
             frames, _ = read_frames(u.clip)
-            ts = np.linspace(0, min(len(frames), len(g["frames"])) - 1, min(max_frames, len(frames))).round().astype(int)
+            n = min(len(frames), len(g["frames"]))           # a frame both the video and its ground truth have
+            ts = np.linspace(0, n - 1, min(max_frames, n)).round().astype(int)
             spk, allf = [], []
             for t in ts:
                 for f in g["frames"][t]:
