@@ -24,10 +24,13 @@ __all__ = ['IMAGE_EXT', 'save_npz', 'read_json', 'FaceLibrary', 'leading_roles_o
            'cluster_rule_evidence', 'choose_cluster', 'plot_matching']
 
 # %% ../nbs/03_matching.ipynb #183d4a59
-def save_npz(path: Path, arrays: dict) -> None:
-    "Write `arrays` to a compressed npz atomically (a crash leaves the old file or none, never half a file)."
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f: np.savez_compressed(f, **arrays)
+def save_npz(path: Path, arrays: dict, level: int = 1) -> None:
+    """Write `arrays` to an npz deflated at zlib `level`, atomically (a crash leaves the old file or none, never half a
+    file). `np.load` reads it like any npz; no pickles."""
+    import zipfile
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for name, a in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f: np.lib.format.write_array(f, np.asanyarray(a), allow_pickle=False)
 
 def read_json(path: Path) -> dict | None:
     "A json file's content, or None when it is missing or unreadable (an interrupted write, a corrupt file)."
