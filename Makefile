@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install test test-slow reproduce readme docs clean-nbs bench
+.PHONY: install dlib-blas dlib-swap test test-slow reproduce readme docs clean-nbs bench
 
 $(BIN)/.installed: setup.py settings.ini constraints.txt
 	$(PY) -m venv $(VENV)
@@ -19,9 +19,33 @@ $(BIN)/.installed: setup.py settings.ini constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	# InceptionResnetV1 (the paper's frame features) without facenet-pytorch's pins (torch<2.3, numpy<2 would replace ours)
 	$(BIN)/pip install -q --no-deps facenet-pytorch==2.6.0
+	# a dlib built by `make dlib-blas` stays: the line above reinstalls the dlib-bin wheel over its files
+	if ls $(DLIB_WHL) >/dev/null 2>&1; then $(MAKE) --no-print-directory dlib-swap; fi
 	touch $@
 
 install: $(BIN)/.installed
+
+# Optional, for stage 1 at MELD scale (issue 16): dlib compiled here against OpenBLAS, in place of the dlib-bin wheel
+# (built without BLAS). Its ResNet identity descriptor, half of stage 1's time, runs ~4x faster and stage 1 1.3-1.7x
+# (bench/README.md); same SynMELD results (measured). Needs cmake, a C++ compiler and OpenBLAS (Debian/Ubuntu:
+# `apt-get install libopenblas-dev`); the compile takes ~15 min on 2 cores. The wheel is built for this machine's CPU
+# (-march=native; without it dlib's HOG detector ran 2.7x slower) and kept in .whl/, so `make install` keeps using it;
+# `rm .whl/dlib-*.whl && rm $(BIN)/.installed && make install` goes back to dlib-bin.
+DLIB_VERSION := 20.0.1
+DLIB_WHL = .whl/dlib-$(DLIB_VERSION)-*.whl
+dlib-blas: install
+	@$(BIN)/python -c "import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library('openblas') else \
+	  'OpenBLAS not found: install it (Debian/Ubuntu: apt-get install libopenblas-dev), then run make dlib-blas again')"
+	ls $(DLIB_WHL) >/dev/null 2>&1 || CXXFLAGS="-O3 -march=native" CFLAGS="-O3 -march=native" \
+	  $(BIN)/pip wheel --no-deps --no-binary dlib -w .whl "dlib==$(DLIB_VERSION)"
+	$(MAKE) --no-print-directory dlib-swap
+
+# both wheels own the same files (dlib/, _dlib_pybind11*.so): remove both, then install the built one
+dlib-swap:
+	$(BIN)/pip uninstall -q -y dlib-bin dlib
+	$(BIN)/pip install -q --no-deps $(DLIB_WHL)
+	@$(BIN)/python -c "import dlib; assert dlib.DLIB_USE_BLAS, 'the dlib in .whl/ was built without BLAS'; \
+	  print(f'dlib {dlib.__version__}, BLAS: {dlib.DLIB_USE_BLAS}')"
 
 test: install
 	$(BIN)/nbdev_export

@@ -37,9 +37,10 @@ def emit(result: dict) -> None:
     print(CHILD_TAG + json.dumps(result), flush=True)
 
 
-def run_child(script: str, args: list[str], timeout: float | None = None) -> dict:
-    "Run `python bench/<script> args` in a fresh process and return what it emit()-ted; its stderr passes through."
-    cmd = [sys.executable, str(Path(__file__).with_name(script)), *map(str, args)]
+def run_child(script: str, args: list[str], timeout: float | None = None, python: str | None = None) -> dict:
+    """Run `python bench/<script> args` in a fresh process and return what it emit()-ted; its stderr passes through.
+    `python`: another interpreter (default: this one)."""
+    cmd = [python or sys.executable, str(Path(__file__).with_name(script)), *map(str, args)]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, cwd=ROOT)
     lines = [l for l in p.stdout.splitlines() if l.startswith(CHILD_TAG)]
     if p.returncode != 0 or not lines:

@@ -22,12 +22,14 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")      # one BLAS thread a process (stage 1 imports no torch: numpy does the kNN)
 import pickle
 import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import _common
+import numpy as np
 
 PHASES = defaultdict(float)
 COUNTS = defaultdict(int)         # dlib calls: frames for the detector, faces for landmarks and the ResNet
@@ -75,8 +77,10 @@ def both_passes(utt, cfg, tmp, library, lib_hash, analyzer=None):
     r1 = pass1_job(utt, cfg, str(Path(tmp) / "_pass1"), analyzer)
     r2 = pass2_job(utt, cfg, str(Path(tmp) / "_pass1"), tmp, library, lib_hash)
     m1 = json.loads(stage1_paths(Path(tmp) / "_pass1", utt.key)[1].read_text())
-    m2 = json.loads(stage1_paths(tmp, utt.key)[1].read_text())
-    return dict(key=utt.key, status=m2["status"], pass1_s=r1["seconds"], pass2_s=r2["seconds"], t1=m1["timings_s"],
+    npz2, js2 = stage1_paths(tmp, utt.key)
+    m2 = json.loads(js2.read_text())
+    with np.load(npz2) as z: final = z["frame_idx"].tolist()                    # the final face sequence's frames
+    return dict(key=utt.key, status=m2["status"], final=final, pass1_s=r1["seconds"], pass2_s=r2["seconds"], t1=m1["timings_s"],
                 t2=m2["timings_s"], pid=os.getpid(), maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -118,7 +122,7 @@ def throughput(utts, cfg, library, lib_hash, w, duration, note=""):
     print(f"{w} worker(s){note}: {cpm:6.1f} clips/min, {dt / duration:.2f} s per video second, {dt:.1f} s for {len(utts)} clips; "
           f"peak RSS per worker: {', '.join(f'{v:.0f}' for v in sorted(rss.values()))} MiB"
           f"{' (the driver process itself)' if w == 1 else ''}; {_common.loadavg()}")
-    return cpm
+    return cpm, {r["key"]: r["final"] for r in rs}
 
 
 def main(argv=None):
@@ -128,6 +132,9 @@ def main(argv=None):
     ap.add_argument("--config", default="cpu"); ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--vs", action="append", default=[], metavar="KEY=VALUE",
                     help="also time 1 worker with these config overrides, side by side (e.g. stage1.embed_max_per_track=4)")
+    ap.add_argument("--vs-python", metavar="PY", help="also time 1 worker under another interpreter (another dlib build, "
+                    "e.g. `make dlib-blas`'s), side by side, and count the clips whose final face sequence is the same")
+    ap.add_argument("--emit", action="store_true", help=argparse.SUPPRESS)      # child of --vs-python: hand results back
     a = ap.parse_args(argv)
     from facialmmt.core import get_config, parse_overrides, resolve_path
     from facialmmt.data import probe_clip, read_meld
@@ -142,13 +149,22 @@ def main(argv=None):
     print(f"stage 1 ({a.config} config, {cfg.stage1.fps} fps sampling) on {len(utts)} {a.split} clips of {corpus.name}, "
           f"{duration:.1f} s of video; library {'of ' + str(len(library.roles)) + ' roles' if library else 'none'}")
     if not a.no_profile: profile(utts, cfg, library, lib_hash, duration)
-    one = throughput(utts, cfg, library, lib_hash, 1, duration)
+    one, finals = throughput(utts, cfg, library, lib_hash, 1, duration)
+    if a.emit: return _common.emit(dict(cpm=one, finals=finals))
+    if a.vs_python:
+        import dlib
+        args = ["--corpus", str(corpus), "--split", a.split, "--n", a.n, "--config", a.config, "--workers", 1, "--no-profile", "--emit"]
+        print(f"the same under {a.vs_python} (this one: dlib {dlib.__version__}, BLAS {dlib.DLIB_USE_BLAS}):", flush=True)
+        r = _common.run_child("bench_stage1.py", args, python=a.vs_python)
+        same = sum(r["finals"].get(k) == v for k, v in finals.items())
+        print(f"ratio clips/min 1 worker under {a.vs_python} / under {sys.executable}: {r['cpm'] / one:.2f}x; "
+              f"final face sequence the same in {same} of {len(finals)} clips")
     if a.vs:
-        other = throughput(utts, get_config(a.config, **parse_overrides(a.vs)), library, lib_hash, 1, duration, f" with {' '.join(a.vs)}")
+        other, _ = throughput(utts, get_config(a.config, **parse_overrides(a.vs)), library, lib_hash, 1, duration, f" with {' '.join(a.vs)}")
         print(f"ratio clips/min 1 worker with {' '.join(a.vs)} / 1 worker with the {a.config} config: {other / one:.2f}x")
     if a.workers <= 1: return
-    cold = throughput(utts, cfg, library, lib_hash, a.workers, duration, " cold, start-up included")
-    warm = throughput(utts, cfg, library, lib_hash, a.workers, duration, " warm, loky reuses them")
+    cold, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " cold, start-up included")
+    warm, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " warm, loky reuses them")
     print(f"ratio clips/min {a.workers} workers / 1 worker: {warm / one:.2f}x warm, {cold / one:.2f}x with worker start-up")
 
 
