@@ -109,16 +109,23 @@ def _loo_nearest_role(c: np.ndarray, sums: dict, own: str) -> str:
         if (sim := float(m @ c) / n) > best_sim: best, best_sim = q, sim
     return best
 
+def _other_role_sim(c: np.ndarray, sums: dict, own: str) -> float:
+    "Cosine of the track centroid `c` to the nearest centroid of a role other than `own`."
+    return max((float(s @ c) / max(np.linalg.norm(s), 1e-9) for q, s in sums.items() if q != own), default=-np.inf)
+
 def clean_library_tracks(tracks: dict) -> dict:
     """`{role: [(key, emb, crops), ...]}` without the tracks whose centroid is nearer another role's centroid than its
-    own role's (leave-one-out). A role's only track stays, and so do all of a role's tracks when none would: with two
-    tracks of different people, each looks like the other one's person and both stay (known limit; full corpora
-    give every leading role many tracks)."""
+    own role's (leave-one-out). A role's only track stays. When none of a role's tracks would stay: of two tracks,
+    each compared with the other, the one another role's centroid pulls hardest goes (a listener who is another
+    leading role is that role's own person: cosine near 1, while the right track meets only strangers); with three or
+    more, all stay (nothing says which is right)."""
     cent = {r: [_centroid(e) for _, e, _ in its] for r, its in tracks.items()}
     sums = {r: np.sum(cs, 0) for r, cs in cent.items() if cs}
     out = {}
     for r, its in tracks.items():
         keep = [it for it, c in zip(its, cent[r]) if _loo_nearest_role(c, sums, r) == r]
+        if not keep and len(its) == 2:
+            keep = [its[int(np.argmin([_other_role_sim(c, sums, r) for c in cent[r]]))]]
         out[r] = keep or list(its)                                       # never empty a role
     return out
 
