@@ -19,7 +19,7 @@ $(BIN)/.installed: setup.py settings.ini constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	# InceptionResnetV1 (the paper's frame features) without facenet-pytorch's pins (torch<2.3, numpy<2 would replace ours)
 	$(BIN)/pip install -q --no-deps facenet-pytorch==2.6.0
-	# a dlib built by `make dlib-blas` stays: the line above reinstalls the dlib-bin wheel over its files
+	# a dlib built by `make dlib-blas` stays: `pip install -e` above put the dlib-bin wheel back over its files
 	if ls $(DLIB_WHL) >/dev/null 2>&1; then $(MAKE) --no-print-directory dlib-swap; fi
 	touch $@
 
