@@ -19,8 +19,8 @@ from .core import EncoderConfig, Stage1Config, get_logger, resolve_path
 # %% auto #0
 __all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
            'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'ModelNotFound', 'log_once', 'size_mb', 'model_info',
-           'looks_like_path', 'local_path', 'face_models_dir', 'torch_home', 'resolve_frame_model', 'Face',
-           'FaceAnalyzer', 'load_face_analyzer', 'largest_face_crop', 'render_test_face']
+           'dlib_build', 'looks_like_path', 'local_path', 'face_models_dir', 'torch_home', 'resolve_frame_model',
+           'Face', 'FaceAnalyzer', 'load_face_analyzer', 'largest_face_crop', 'render_test_face']
 
 # %% ../nbs/00d_faces.ipynb #fc0a0002
 class ModelNotFound(FileNotFoundError):
@@ -52,6 +52,12 @@ def model_info(component: str, requested, resolved, source: str, params: int | N
              source=source, params=None if params is None else int(params), size_mb=size_mb)
     d.update(extra)
     return d
+
+# %% ../nbs/00d_faces.ipynb #b522fecc
+def dlib_build() -> dict:
+    "dlib's version and whether it was built with BLAS (`make dlib-blas`), for the stage-1 run record."
+    import dlib
+    return dict(version=dlib.__version__, blas=bool(getattr(dlib, "DLIB_USE_BLAS", False)))
 
 # %% ../nbs/00d_faces.ipynb #6efbb0e9
 def looks_like_path(name: str) -> bool:

@@ -277,7 +277,7 @@ def evaluate_stage1(corpus_root, stage1_dir, cfg: Config | None = None, splits: 
                stage1_dir=portable_path(stage1_dir), config_name=cfg.name, config_hash=stage1_hash(cfg),
                stage1=config_to_dict(cfg.stage1))
     summ = read_json(resolve_path(stage1_dir) / "stage1_summary.json")
-    if summ: res["run"] = {k: summ.get(k) for k in ("statuses", "seconds", "library", "workers", "config_hash", "pass1", "pass2")}
+    if summ: res["run"] = {k: summ.get(k) for k in ("statuses", "seconds", "library", "workers", "config_hash", "pass1", "pass2", "dlib")}
     res["observed"] = describe_stage1(corpus_root, stage1_dir, splits)
     if gt:
         res["sequences"] = evaluate_sequences(corpus_root, stage1_dir, splits)
@@ -306,6 +306,11 @@ def _fmt(x, p=3):
     return "–" if x is None else (f"{x:.{p}f}" if isinstance(x, float) else str(x))
 
 # %% ../nbs/03b_stage1_eval.ipynb #076f57ed
+def _dlib_note(res: dict) -> str:
+    "', dlib 20.0.1 with BLAS' when the run recorded its dlib build (runs before it did not)."
+    b = (res.get("run") or {}).get("dlib")
+    return f", dlib {b['version']} {'with' if b['blas'] else 'without'} BLAS" if b else ""
+
 def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") -> tuple[Path, Path]:
     "reports/stage1.json (everything) and reports/stage1.md (the tables)."
     d = resolve_path(reports_dir); d.mkdir(parents=True, exist_ok=True)
@@ -317,12 +322,12 @@ def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") 
         L = [f"# Stage 1: real speaker's face sequence (SynMELD `{res.get('corpus_preset')}`, seed {res.get('corpus_seed')}, "
              f"generator {res.get('corpus_generator_version')}, corpus `{cname}`)", "",
              f"Measured against the generated ground truth by `facialmmt.stage1_eval.evaluate_stage1`; config `{res['config_name']}`, "
-             f"stage-1 config hash `{chash}`. SynMELD numbers, not MELD."
+             f"stage-1 config hash `{chash}`{_dlib_note(res)}. SynMELD numbers, not MELD."
              + (f" Corpus: {res['corpus_note']}." if res.get("corpus_note") else ""), ""]
     else:
         L = [f"# Stage 1: real speaker's face sequence (corpus `{cname}`, no ground truth)", "",
              f"Counted by `facialmmt.stage1_eval.evaluate_stage1` on `{res.get('corpus')}`; config `{res['config_name']}`, stage-1 "
-             f"config hash `{chash}`. This corpus has no face ground truth, so no accuracy, purity, recall or clustering score "
+             f"config hash `{chash}`{_dlib_note(res)}. This corpus has no face ground truth, so no accuracy, purity, recall or clustering score "
              "can be computed: the tables below say what stage 1 did, not whether it chose the right face.", ""]
     L += _observed_lines(res.get("observed"))
     if gt: L += _gt_lines(res)

@@ -107,3 +107,16 @@ def test_run_went_on_and_rerun_skips(bad_corpus):
     assert sum(summary["statuses"].values()) == 7 and "error" not in summary["statuses"]
     again = run_stage1(root, out, cfg, splits=["test"], workers=1, progress=False)
     assert again["pass1"]["computed"] == 0 and again["pass2"]["computed"] == 0
+
+
+def test_run_records_its_dlib_build_and_the_report_names_it(bad_corpus, tmp_path):
+    "A dlib built with BLAS (`make dlib-blas`) gives slightly other descriptors: the run record and report say which ran."
+    import dlib
+    from facialmmt.stage1_eval import evaluate_stage1, write_stage1_report
+    out, summary, cfg, root = bad_corpus
+    assert summary["dlib"] == {"version": dlib.__version__, "blas": bool(dlib.DLIB_USE_BLAS)}
+    assert json.loads((out / "stage1_summary.json").read_text())["dlib"] == summary["dlib"]
+    res = evaluate_stage1(root, out, cfg, splits=["test"], tune=False)
+    _, md = write_stage1_report(res, tmp_path)
+    blas = "with" if dlib.DLIB_USE_BLAS else "without"
+    assert f"dlib {dlib.__version__} {blas} BLAS" in md.read_text().split("\n## ")[0]
