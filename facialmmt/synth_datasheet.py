@@ -18,9 +18,9 @@ from .core import EMOTIONS, atomic_write_json, file_hash, get_logger, resolve_pa
 from .synth_voice import SR
 
 # %% auto #0
-__all__ = ['DATASHEET_CACHE', 'load_ground_truth', 'box_iou', 'match_boxes', 'measure_faces', 'utterance_features', 'run_probes',
-           'class_distribution', 'corpus_stats', 'corpus_content_key', 'datasheet_key', 'cached_datasheet', 'datasheet',
-           'datasheet_markdown']
+__all__ = ['DATASHEET_CACHE', 'load_ground_truth', 'box_iou', 'match_boxes', 'identity_spread', 'measure_faces',
+           'utterance_features', 'run_probes', 'class_distribution', 'corpus_stats', 'corpus_content_key',
+           'datasheet_key', 'cached_datasheet', 'datasheet', 'datasheet_markdown']
 
 # %% ../nbs/00bd_synth_datasheet.ipynb #440bea98
 def load_ground_truth(root) -> dict:
@@ -55,6 +55,15 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
         m = allv == v
         if m.sum() > 1: ranks[m] = ranks[m].mean()
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+# %% ../nbs/00bd_synth_datasheet.ipynb #3fe35421
+def identity_spread(pos: np.ndarray, neg: np.ndarray, threshold: float | None = None) -> dict:
+    "Percentiles (5, 50, 95) of same-person (`pos`) and different-person (`neg`) cosines, and both error shares at `threshold`."
+    from facialmmt.core import Stage1Config
+    th = Stage1Config().knn_min_sim if threshold is None else float(threshold)
+    q = lambda x: [round(float(v), 4) for v in np.percentile(x, [5, 50, 95])]
+    return dict(intra_cos_q=q(pos), inter_cos_q=q(neg), same_person_threshold=th,
+                same_below_threshold=float(np.mean(pos < th)), different_at_or_above_threshold=float(np.mean(neg >= th)))
 
 # %% ../nbs/00bd_synth_datasheet.ipynb #76389015
 def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_embed: int = 400, seed: int = 0,
@@ -102,7 +111,7 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
         E = np.asarray(embs); S = E @ E.T; same = np.equal.outer(ids, ids); iu = np.triu_indices(len(ids), 1)
         pos, neg = S[iu][same[iu]], S[iu][~same[iu]]
         res.update(embedded_faces=len(ids), identities=len(set(ids)), intra_cos=float(pos.mean()), inter_cos=float(neg.mean()),
-                   identity_auc=_auc(pos, neg))
+                   identity_auc=_auc(pos, neg), **identity_spread(pos, neg))
     return res
 
 _HOG_DIM = 8 * 8 * 9
@@ -237,7 +246,7 @@ def datasheet_key(root, max_clips, frame_step: int, max_embed: int) -> dict:
                 code={m: file_hash(importlib.import_module(m).__file__)
                       for m in ("facialmmt.synth_datasheet", "facialmmt.faces", "facialmmt.data")},
                 detector=dict(face_detector=enc.face_detector, identity_model=enc.identity_model, upsample=s1.upsample,
-                              min_face=s1.min_face, models=models),
+                              min_face=s1.min_face, models=models, same_person_threshold=s1.knn_min_sim),
                 libraries=dict(dlib=dlib.__version__, numpy=np.__version__, opencv=cv2.__version__,
                                scikit_learn=sklearn.__version__, scipy=scipy.__version__),
                 sampling=dict(max_clips=max_clips, frame_step=frame_step, max_embed=max_embed))
@@ -283,6 +292,16 @@ def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed:
     if cache: _store_datasheet(root, key, ds)
     return ds
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #9df43d3d
+def _spread_lines(f: dict) -> list[str]:
+    "The identity-cosine distribution line of the datasheet (none for datasheets computed before it existed)."
+    if "intra_cos_q" not in f: return []
+    q = lambda v: " / ".join(f"{x:.3f}" for x in v)
+    return [f"- identity cosine of face pairs, 5th / 50th / 95th percentile: same person {q(f['intra_cos_q'])}, different people "
+            f"{q(f['inter_cos_q'])}; at stage 1's same-person threshold cos ≥ {f['same_person_threshold']:.2f} (dlib's operating "
+            f"point for real faces, 02_clustering) **{f['same_below_threshold']:.1%}** of same-person pairs fall below it and "
+            f"**{f['different_at_or_above_threshold']:.1%}** of different-person pairs reach it"]
+
 # %% ../nbs/00bd_synth_datasheet.ipynb #7d5a11c1
 def datasheet_markdown(ds: dict) -> str:
     f, p, sc = ds["faces"], ds["probes"], ds["scenes"]
@@ -301,6 +320,7 @@ def datasheet_markdown(ds: dict) -> str:
           f"- detection rate (IoU ≥ 0.3): **{fmt(f['detection_rate'])}**; false detections per frame: {fmt(f['false_detections_per_frame'])}; mean IoU {fmt(f['mean_iou'])}",
           f"- inner-lip landmark distance vs rendered lip gap: r = **{fmt(f.get('lip_r'))}** (slope {fmt(f.get('lip_slope'))} landmark px per rendered px)",
           f"- identity embedding ({fmt(f.get('embedded_faces'))} faces, {fmt(f.get('identities'))} identities): intra cos {fmt(f.get('intra_cos'))}, inter cos {fmt(f.get('inter_cos'))}, same-vs-different AUC **{fmt(f.get('identity_auc'))}**",
+          *_spread_lines(f),
           "", f"## Probes on oracle inputs (logistic regression; weighted F1 on test, {p['n_train']} train / {p['n_test']} test utterances)", "",
           "| input | weighted F1 |", "|---|---|"]
     L += [f"| {k} | {v:.3f} |" for k, v in p.items() if k not in ("n_train", "n_test")]

@@ -20,6 +20,20 @@ def test_readme_is_a_fresh_render_of_the_committed_reports(tmp_path):
                              "and commit it (or commit the reports it reads)")
 
 
+def test_results_summary_is_a_fresh_render_of_the_reports_it_gathers(tmp_path):
+    """reports/README_results.md (which the README shows) gathers the datasheet, stage-1, training, ablation and case
+    tables: rebuilt from the committed reports, it must come out the same, so no table in the README is an old copy."""
+    import shutil
+    from facialmmt.readme import write_results_summary
+    listed = subprocess.run(["git", "ls-files", "reports"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for rel in listed:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT / rel, tmp_path / rel)
+    fresh = write_results_summary(tmp_path / "reports").read_text().replace(f"{tmp_path}/", "")   # paths as in the repo
+    assert fresh == (ROOT / "reports" / "README_results.md").read_text(), (
+        "reports/README_results.md is not what its tables give: run write_results_summary('reports') (the chain's last "
+        "step does), then `make readme`, and commit both")
+
+
 def test_readme_links_and_images_exist_and_are_committed():
     links = re.findall(r"\]\(([^)\s]+)\)", README)
     local = [l.split("#")[0] for l in links if not re.match(r"(https?:|mailto:|#)", l)]
