@@ -61,9 +61,11 @@ test-slow: install
 reproduce: install
 	$(BIN)/facialmmt reproduce --preset $(PRESET)
 
-# the same render the chain and tests/test_readme.py use (executed, inputs hidden)
+# the same renders the chain and tests/test_readme.py use: reports/README_results.md gathered from the committed
+# tables, then the README from nbs/index.ipynb (executed, inputs hidden) and it
 readme: install
-	$(BIN)/python -c "from facialmmt.reproduce import refresh_readme; print(refresh_readme())"
+	$(BIN)/python -c "from facialmmt.readme import write_results_summary; from facialmmt.reproduce import refresh_readme; \
+	  write_results_summary('reports'); print(refresh_readme())"
 
 # The documentation site in _docs/ (git-ignored): nbs/ with the outputs of the notebooks the last run published in
 # reports/notebooks/ put in. DOCS_ENGINE: auto (Quarto via nbdev_docs when `quarto` is installed, else nbconvert HTML),
