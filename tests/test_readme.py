@@ -30,8 +30,8 @@ def test_results_summary_is_a_fresh_render_of_the_reports_it_gathers(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(ROOT / rel, tmp_path / rel)
     fresh = write_results_summary(tmp_path / "reports").read_text().replace(f"{tmp_path}/", "")   # paths as in the repo
     assert fresh == (ROOT / "reports" / "README_results.md").read_text(), (
-        "reports/README_results.md is not what its tables give: run write_results_summary('reports') (the chain's last "
-        "step does), then `make readme`, and commit both")
+        "reports/README_results.md is not what its tables give: run `make readme` (it gathers the tables, then renders "
+        "the README) and commit both")
 
 
 def test_readme_links_and_images_exist_and_are_committed():
