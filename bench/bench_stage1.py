@@ -3,6 +3,7 @@ video, where the time goes (a per-phase profile) and the peak RSS of each worker
 setting; the N-workers / 1-worker throughput ratio is printed last.
 
     python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu] [--vs KEY=VALUE]
+                                 [--vs-python OTHER_VENV/bin/python]
 
 Each clip runs both passes exactly as `facialmmt.stage1.run_stage1` runs them (`pass1_job`: decode, detect,
 landmarks, tracks and rules, identity embeddings, pass-1 cache write; `pass2_job`: clustering, matching, contract
