@@ -30,7 +30,7 @@ install: $(BIN)/.installed
 # (bench/README.md); same SynMELD results (measured). Needs cmake, a C++ compiler and OpenBLAS (Debian/Ubuntu:
 # `apt-get install libopenblas-dev`); the compile takes ~15 min on 2 cores. The wheel is built for this machine's CPU
 # (-march=native; without it dlib's HOG detector ran 2.7x slower) and kept in .whl/, so `make install` keeps using it;
-# `rm .whl/dlib-*.whl && rm $(BIN)/.installed && make install` goes back to dlib-bin.
+# Back to dlib-bin: `rm .whl/dlib-*.whl; .venv/bin/pip uninstall -y dlib; .venv/bin/pip install --no-deps dlib-bin`.
 DLIB_VERSION := 20.0.1
 DLIB_WHL = .whl/dlib-$(DLIB_VERSION)-*.whl
 dlib-blas: install
@@ -62,7 +62,7 @@ reproduce: install
 	$(BIN)/facialmmt reproduce --preset $(PRESET)
 
 # the same renders the chain and tests/test_readme.py use: reports/README_results.md gathered from the committed
-# tables, then the README from nbs/index.ipynb (executed, inputs hidden) and it
+# tables, then the README from nbs/index.ipynb (executed, inputs hidden) and that summary
 readme: install
 	$(BIN)/python -c "from facialmmt.readme import write_results_summary; from facialmmt.reproduce import refresh_readme; \
 	  write_results_summary('reports'); print(refresh_readme())"
