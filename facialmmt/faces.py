@@ -169,11 +169,23 @@ class FaceAnalyzer:
         self.upsample, self.min_face = int(upsample), int(min_face)
         self.align_padding = float(align_padding)
         self.models_dir = Path(models_dir) if models_dir else face_models_dir()
-        self.frame_kind, self.frame_weight, self.frame_info = resolve_frame_model(frame_model, allow_fallback)
-        self.frame_model = frame_model
-        self.frame_dim = {"inception": 512, "thumb": THUMB_SIDE * THUMB_SIDE}.get(self.frame_kind, 128)
+        self.frame_model, self.allow_fallback = frame_model, bool(allow_fallback)
+        self._frame = None                      # (kind, weight file, info) of the frame model, resolved on first use
         self._lock = threading.Lock()
         self._det = self._sp = self._rec = self._inception = None
+
+    # -- the frame-feature model: looked up when first needed. Stage 1 only detects, aligns and embeds identities, so
+    #    it runs without the InceptionResnetV1 weights even under a strict config; features and `infos` resolve it.
+    def _frame_model(self) -> tuple:
+        if self._frame is None: self._frame = resolve_frame_model(self.frame_model, self.allow_fallback)
+        return self._frame
+    frame_kind = property(lambda self: self._frame_model()[0], doc="inception | thumb | dlib")
+    frame_weight = property(lambda self: self._frame_model()[1], doc="the frame model's weight file (None: packaged)")
+    frame_info = property(lambda self: self._frame_model()[2], doc="the frame model's info dict (`model_info`)")
+
+    @property
+    def frame_dim(self) -> int:
+        return {"inception": 512, "thumb": THUMB_SIDE * THUMB_SIDE}.get(self.frame_kind, 128)
 
     # -- pickling: no dlib objects cross process boundaries
     def __getstate__(self):
