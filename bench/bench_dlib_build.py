@@ -13,17 +13,16 @@ the 68-point predictor on every detection, `compute_face_descriptor(img, shapes,
 builds take turns for `--rounds` rounds; each figure is the fastest round (wall and CPU time of the one process).
 """
 import argparse
-import json
 import os
-import subprocess
+
+os.environ.setdefault("OMP_NUM_THREADS", "1"); os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # one thread a build
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import _common                          # stdlib only: the other interpreters import it too (run_child / emit)
 import numpy as np
-
-CHILD_TAG = "DLIB_BUILD "
 
 
 def child(frames_npz: str, models: str, out: str) -> None:
@@ -46,15 +45,15 @@ def child(frames_npz: str, models: str, out: str) -> None:
                                       for f, s in zip(frames, shapes) if len(s)])
     n_faces = sum(len(s) for s in shapes)
     np.save(out, np.concatenate(desc) if desc else np.zeros((0, 128)))
-    print(CHILD_TAG + json.dumps(dict(
+    _common.emit(dict(
         dlib=dlib.__version__, blas=bool(getattr(dlib, "DLIB_USE_BLAS", False)), avx=bool(getattr(dlib, "USE_AVX_INSTRUCTIONS", False)),
         frames=len(frames), faces=n_faces, hog_ms=1e3 * hog_w / len(frames), hog_cpu_ms=1e3 * hog_c / len(frames),
         landmarks_ms=1e3 * lm_w / max(n_faces, 1), resnet_ms=1e3 * id_w / max(n_faces, 1),
-        resnet_cpu_ms=1e3 * id_c / max(n_faces, 1))), flush=True)
+        resnet_cpu_ms=1e3 * id_c / max(n_faces, 1)))
 
 
-def sample_frames(corpus: Path, split: str, n: int) -> np.ndarray:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+def sample_frames(corpus: Path, split: str, n: int) -> tuple[np.ndarray, int]:
+    "The first `n` clips' frames at stage 1's sampling rate, stacked, and how many clips that was."
     from facialmmt.core import get_config
     from facialmmt.data import read_frames
     fps = get_config("cpu").stage1.fps
@@ -75,23 +74,19 @@ def main() -> None:
     pythons = a.python or [sys.executable]
     frames, n_clips = sample_frames(Path(a.corpus), a.split, a.n)
     print(f"{len(frames)} frames {frames.shape[2]}x{frames.shape[1]} from {n_clips} {a.split} clips of {a.corpus}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs", flush=True)
+          f"{_common.loadavg()}", flush=True)
     best, descs = {}, {}
     with tempfile.TemporaryDirectory() as d:
         fnpz = Path(d) / "frames.npz"; np.savez(fnpz, frames=frames)
         for r in range(a.rounds):
             for i, py in enumerate(pythons):
                 out = Path(d) / f"desc{i}.npy"
-                p = subprocess.run([py, __file__, "--child", str(fnpz), str(face_models_dir()), str(out)],
-                                   stdout=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
-                                                                          "OPENBLAS_NUM_THREADS": "1"})
-                lines = [l for l in p.stdout.splitlines() if l.startswith(CHILD_TAG)]
-                if p.returncode or not lines: raise SystemExit(f"{py} failed (exit {p.returncode}):\n{p.stdout[-2000:]}")
-                res = json.loads(lines[-1][len(CHILD_TAG):]); descs[i] = np.load(out)
+                res = _common.run_child(Path(__file__).name, ["--child", fnpz, face_models_dir(), out], python=py)
+                descs[i] = np.load(out)
                 print(f"  round {r + 1}, {py}: HOG {res['hog_ms']:.1f} ms a frame, ResNet {res['resnet_ms']:.1f} ms a face", flush=True)
                 prev = best.get(i)
                 best[i] = res if prev is None else {k: (min(v, prev[k]) if k.endswith("_ms") else v) for k, v in res.items()}
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(f"\nafter: {_common.loadavg()}\n")
     print("| interpreter | dlib | BLAS | frames / faces | HOG ms a frame (CPU) | landmarks ms a face | ResNet ms a face (CPU) "
           "| ResNet vs first | HOG vs first | max abs Δ descriptor vs first |")
     print("|---|---|---|---|---|---|---|---|---|---|")
