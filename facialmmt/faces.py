@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from fastcore.basics import patch
 
 from .core import EncoderConfig, Stage1Config, get_logger, resolve_path
 
@@ -158,7 +159,7 @@ def _as_rgb_uint8(frame, what="frame") -> np.ndarray:
         a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(a)
 
-# %% ../nbs/00d_faces.ipynb #c4102d0c
+# %% ../nbs/00d_faces.ipynb #229ae30e
 class FaceAnalyzer:
     """dlib HOG detection + 68 landmarks, ResNet identity descriptors, aligned crops and per-crop frame features.
     Picklable: the dlib objects are dropped by `__getstate__` and reloaded lazily in the receiving process
@@ -217,114 +218,123 @@ class FaceAnalyzer:
         return [det, model_info("landmarks", "dlib-68", lm, "packaged", None, size_mb(lm)),
                 model_info("identity", "dlib-resnet", idn, "packaged", None, size_mb(idn), dim=128), self.frame_info]
 
-    # -- detection + landmarks
-    def _shape(self, face: Face):
-        import dlib
-        x0, y0, x1, y1 = face.box
-        pts = [dlib.point(int(round(x)), int(round(y))) for x, y in np.asarray(face.landmarks)]
-        return dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)), pts)
+# %% ../nbs/00d_faces.ipynb #b884ebdb
+@patch
+def _shape(self: FaceAnalyzer, face: Face):
+    import dlib
+    x0, y0, x1, y1 = face.box
+    pts = [dlib.point(int(round(x)), int(round(y))) for x, y in np.asarray(face.landmarks)]
+    return dlib.full_object_detection(dlib.rectangle(int(x0), int(y0), int(x1), int(y1)), pts)
 
-    def detect(self, frame_rgb, upsample: int | None = None) -> list[Face]:
-        "Faces in one RGB uint8 frame, largest first; faces smaller than `min_face` pixels are dropped."
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        up = self.upsample if upsample is None else int(upsample)
-        rects, scores, _ = self._det.run(img, up, 0.0)
-        h, w = img.shape[:2]
-        out = []
-        for r, s in zip(rects, scores):
-            box = (max(0, r.left()), max(0, r.top()), min(w, r.right()), min(h, r.bottom()))
-            if min(box[2] - box[0], box[3] - box[1]) < self.min_face: continue
-            sh = self._sp(img, r)
-            lm = np.array([(p.x, p.y) for p in sh.parts()], np.float32)
-            out.append(Face(box=tuple(int(v) for v in box), score=float(s), landmarks=lm))
-        out.sort(key=lambda f: -f.size)
-        return out
+@patch
+def detect(self: FaceAnalyzer, frame_rgb, upsample: int | None = None) -> list[Face]:
+    "Faces in one RGB uint8 frame, largest first; faces smaller than `min_face` pixels are dropped."
+    self._ensure()
+    img = _as_rgb_uint8(frame_rgb)
+    up = self.upsample if upsample is None else int(upsample)
+    rects, scores, _ = self._det.run(img, up, 0.0)
+    h, w = img.shape[:2]
+    out = []
+    for r, s in zip(rects, scores):
+        box = (max(0, r.left()), max(0, r.top()), min(w, r.right()), min(h, r.bottom()))
+        if min(box[2] - box[0], box[3] - box[1]) < self.min_face: continue
+        sh = self._sp(img, r)
+        lm = np.array([(p.x, p.y) for p in sh.parts()], np.float32)
+        out.append(Face(box=tuple(int(v) for v in box), score=float(s), landmarks=lm))
+    out.sort(key=lambda f: -f.size)
+    return out
 
-    def landmarks(self, frame_rgb, box) -> np.ndarray:
-        "68 landmarks [68, 2] for a given box (x0, y0, x1, y1), e.g. a tracked box on a frame where detection failed."
-        import dlib
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        sh = self._sp(img, dlib.rectangle(*[int(v) for v in box]))
-        return np.array([(p.x, p.y) for p in sh.parts()], np.float32)
+# %% ../nbs/00d_faces.ipynb #2e72c1d6
+@patch
+def landmarks(self: FaceAnalyzer, frame_rgb, box) -> np.ndarray:
+    "68 landmarks [68, 2] for a given box (x0, y0, x1, y1), e.g. a tracked box on a frame where detection failed."
+    import dlib
+    self._ensure()
+    img = _as_rgb_uint8(frame_rgb)
+    sh = self._sp(img, dlib.rectangle(*[int(v) for v in box]))
+    return np.array([(p.x, p.y) for p in sh.parts()], np.float32)
 
-    # -- identity
-    def identity(self, frame_rgb, faces: Sequence[Face]) -> np.ndarray:
-        "dlib ResNet descriptors [n, 128] float32, L2-normalised (one batched call per frame)."
-        if len(faces) == 0: return np.zeros((0, 128), np.float32)
-        import dlib
-        self._ensure()
-        img = _as_rgb_uint8(frame_rgb)
-        shapes = dlib.full_object_detections([self._shape(f) for f in faces])
-        v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(img, shapes, 0, DLIB_CHIP_PADDING)], np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
+# %% ../nbs/00d_faces.ipynb #2255bf7d
+@patch
+def identity(self: FaceAnalyzer, frame_rgb, faces: Sequence[Face]) -> np.ndarray:
+    "dlib ResNet descriptors [n, 128] float32, L2-normalised (one batched call per frame)."
+    if len(faces) == 0: return np.zeros((0, 128), np.float32)
+    import dlib
+    self._ensure()
+    img = _as_rgb_uint8(frame_rgb)
+    shapes = dlib.full_object_detections([self._shape(f) for f in faces])
+    v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(img, shapes, 0, DLIB_CHIP_PADDING)], np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
 
-    # -- alignment
-    def align(self, frame_rgb, face: Face, size: int = 112, padding: float | None = None) -> np.ndarray:
-        "Aligned face crop uint8 [size, size, 3] (dlib.get_face_chip; padding keeps mouth and chin)."
-        import dlib
-        img = _as_rgb_uint8(frame_rgb)
-        pad = self.align_padding if padding is None else float(padding)
-        return np.asarray(dlib.get_face_chip(img, self._shape(face), size=int(size), padding=pad), dtype=np.uint8)
+# %% ../nbs/00d_faces.ipynb #20f8a401
+@patch
+def align(self: FaceAnalyzer, frame_rgb, face: Face, size: int = 112, padding: float | None = None) -> np.ndarray:
+    "Aligned face crop uint8 [size, size, 3] (dlib.get_face_chip; padding keeps mouth and chin)."
+    import dlib
+    img = _as_rgb_uint8(frame_rgb)
+    pad = self.align_padding if padding is None else float(padding)
+    return np.asarray(dlib.get_face_chip(img, self._shape(face), size=int(size), padding=pad), dtype=np.uint8)
 
-    # -- frame features
-    def _dlib_chips(self, crops: np.ndarray) -> list[np.ndarray]:
+# %% ../nbs/00d_faces.ipynb #e3bdfe71
+@patch
+def _dlib_chips(self: FaceAnalyzer, crops: np.ndarray) -> list[np.ndarray]:
+    import cv2
+    S = crops.shape[1]
+    p = self.align_padding
+    off = (p - DLIB_CHIP_PADDING) / (1 + 2 * p) * S
+    side = (1 + 2 * DLIB_CHIP_PADDING) / (1 + 2 * p) * S
+    a, b = int(round(off)), int(round(off + side))
+    if p < DLIB_CHIP_PADDING: a, b = 0, S  # crops tighter than dlib's chip: use them whole
+    return [np.ascontiguousarray(cv2.resize(c[a:b, a:b], (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), interpolation=cv2.INTER_LINEAR)) for c in crops]
+
+@patch
+def _load_inception(self: FaceAnalyzer):
+    import torch
+    from facenet_pytorch import InceptionResnetV1
+    m = InceptionResnetV1(pretrained=None, classify=False).eval()
+    sd = torch.load(self.frame_weight, map_location="cpu", weights_only=True)
+    res = m.load_state_dict(sd, strict=False)
+    missing = list(res.missing_keys)
+    unexpected = [k for k in res.unexpected_keys if not k.startswith("logits.")]
+    if missing or unexpected:
+        raise RuntimeError(f"{self.frame_weight}: InceptionResnetV1 keys do not match: missing {missing[:10]}, unexpected {unexpected[:10]}")
+    self.frame_info["params"] = int(sum(p.numel() for p in m.parameters()))
+    return m
+
+@patch
+def frame_features(self: FaceAnalyzer, crops, batch_size: int = 64) -> np.ndarray:
+    "Per-crop features [N, frame_dim] float32 (L2-normalised) for aligned crops uint8 [N, S, S, 3]."
+    crops = np.asarray(crops)
+    if crops.ndim == 3: crops = crops[None]
+    if crops.ndim != 4 or crops.shape[-1] != 3 or crops.shape[1] != crops.shape[2]:
+        raise ValueError(f"frame_features: expected square RGB crops [N, S, S, 3], got shape {crops.shape}")
+    if len(crops) == 0: return np.zeros((0, self.frame_dim), np.float32)
+    crops = crops.astype(np.uint8, copy=False)
+    if self.frame_kind == "inception":
+        import torch, torch.nn.functional as F
+        if self._inception is None: self._inception = self._load_inception()
+        outs = []
+        with torch.no_grad():
+            for i in range(0, len(crops), batch_size):
+                x = torch.from_numpy(crops[i:i + batch_size]).permute(0, 3, 1, 2).float()
+                x = F.interpolate(x, size=(160, 160), mode="bilinear", align_corners=False)
+                outs.append(self._inception((x - 127.5) / 128.0).numpy())
+        v = np.concatenate(outs).astype(np.float32)
+    elif self.frame_kind == "thumb":     # grey, centre 3/4 of the crop (the face, not the padding), zero-mean
         import cv2
-        S = crops.shape[1]
-        p = self.align_padding
-        off = (p - DLIB_CHIP_PADDING) / (1 + 2 * p) * S
-        side = (1 + 2 * DLIB_CHIP_PADDING) / (1 + 2 * p) * S
-        a, b = int(round(off)), int(round(off + side))
-        if p < DLIB_CHIP_PADDING: a, b = 0, S  # crops tighter than dlib's chip: use them whole
-        return [np.ascontiguousarray(cv2.resize(c[a:b, a:b], (DLIB_CHIP_SIZE, DLIB_CHIP_SIZE), interpolation=cv2.INTER_LINEAR)) for c in crops]
-
-    def _load_inception(self):
-        import torch
-        from facenet_pytorch import InceptionResnetV1
-        m = InceptionResnetV1(pretrained=None, classify=False).eval()
-        sd = torch.load(self.frame_weight, map_location="cpu", weights_only=True)
-        res = m.load_state_dict(sd, strict=False)
-        missing = list(res.missing_keys)
-        unexpected = [k for k in res.unexpected_keys if not k.startswith("logits.")]
-        if missing or unexpected:
-            raise RuntimeError(f"{self.frame_weight}: InceptionResnetV1 keys do not match: missing {missing[:10]}, unexpected {unexpected[:10]}")
-        self.frame_info["params"] = int(sum(p.numel() for p in m.parameters()))
-        return m
-
-    def frame_features(self, crops, batch_size: int = 64) -> np.ndarray:
-        "Per-crop features [N, frame_dim] float32 (L2-normalised) for aligned crops uint8 [N, S, S, 3]."
-        crops = np.asarray(crops)
-        if crops.ndim == 3: crops = crops[None]
-        if crops.ndim != 4 or crops.shape[-1] != 3 or crops.shape[1] != crops.shape[2]:
-            raise ValueError(f"frame_features: expected square RGB crops [N, S, S, 3], got shape {crops.shape}")
-        if len(crops) == 0: return np.zeros((0, self.frame_dim), np.float32)
-        crops = crops.astype(np.uint8, copy=False)
-        if self.frame_kind == "inception":
-            import torch, torch.nn.functional as F
-            if self._inception is None: self._inception = self._load_inception()
-            outs = []
-            with torch.no_grad():
-                for i in range(0, len(crops), batch_size):
-                    x = torch.from_numpy(crops[i:i + batch_size]).permute(0, 3, 1, 2).float()
-                    x = F.interpolate(x, size=(160, 160), mode="bilinear", align_corners=False)
-                    outs.append(self._inception((x - 127.5) / 128.0).numpy())
-            v = np.concatenate(outs).astype(np.float32)
-        elif self.frame_kind == "thumb":     # grey, centre 3/4 of the crop (the face, not the padding), zero-mean
-            import cv2
-            S = crops.shape[1]; a, b = S // 8, S - S // 8
-            v = np.stack([cv2.resize(cv2.cvtColor(np.ascontiguousarray(c[a:b, a:b]), cv2.COLOR_RGB2GRAY),
-                                     (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA) for c in crops]).reshape(len(crops), -1)
-            v = v.astype(np.float32); v -= v.mean(1, keepdims=True)
-        else:
-            self._ensure()
-            chips = self._dlib_chips(crops)
-            v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32)
-        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
-
-_FACE_CACHE: dict = {}
+        S = crops.shape[1]; a, b = S // 8, S - S // 8
+        v = np.stack([cv2.resize(cv2.cvtColor(np.ascontiguousarray(c[a:b, a:b]), cv2.COLOR_RGB2GRAY),
+                                 (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA) for c in crops]).reshape(len(crops), -1)
+        v = v.astype(np.float32); v -= v.mean(1, keepdims=True)
+    else:
+        self._ensure()
+        chips = self._dlib_chips(crops)
+        v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
 
 # %% ../nbs/00d_faces.ipynb #f8616e0a
+_FACE_CACHE: dict = {}
+
 def load_face_analyzer(enc_cfg: EncoderConfig | None = None, stage1_cfg: Stage1Config | None = None) -> FaceAnalyzer:
     "One `FaceAnalyzer` per process and setting (detector upsampling and `min_face` come from the stage-1 config)."
     enc_cfg = enc_cfg or EncoderConfig()
