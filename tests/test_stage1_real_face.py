@@ -121,20 +121,34 @@ def test_rules_pick_the_speaker_real_photo_vs_rendered_mover(photo, analyzer, ph
     assert contract["n_faces"]["final"] == len(frames) - 2                        # one face a frame where it is seen
 
 
-def test_library_picks_the_real_person(photo, analyzer):
-    # a library of both people from other pictures of them: the mirrored photo, and the head at rest
+@pytest.fixture(scope="module")
+def library(photo, analyzer):
+    "A library of both people from other pictures of them: the mirrored photo (Grace), and the head at rest (Nora)."
     img, _ = photo
     mirror = np.ascontiguousarray(img[:, ::-1])
     fm = analyzer.detect(mirror)[0]
     rest = np.full((H, W, 3), 96, np.uint8)
-    frames, times, audio, head = clip(photo, True, 2)
-    paste(rest, render_head(head, "neutral", 0), HEAD_X, HEAD_Y)
+    paste(rest, render_head(make_cast(2, 2)[0], "neutral", 0), HEAD_X, HEAD_Y)
     fh = analyzer.detect(rest)[0]
     emb = {"Grace": analyzer.identity(mirror, [fm]), "Nora": analyzer.identity(rest, [fh])}
     crops = {"Grace": analyzer.align(mirror, fm)[None], "Nora": analyzer.align(rest, fh)[None]}
-    lib = FaceLibrary(["Grace", "Nora"], emb, crops, {"Grace": ["mirror"], "Nora": ["rest"]})
+    return FaceLibrary(["Grace", "Nora"], emb, crops, {"Grace": ["mirror"], "Nora": ["rest"]})
+
+
+def test_library_picks_the_real_person(photo, analyzer, library):
     # dlib tells the real face from the rendered one: their cosine is under stage 1's same-person threshold
-    assert float(emb["Grace"][0] @ emb["Nora"][0]) < get_config("cpu").stage1.knn_min_sim
-    meta, contract, out, side = run_stage1(frames, times, audio, analyzer, speaker="Grace", library=lib)
-    assert contract["leading_role"] and chosen_side(contract, side) == {"photo"}, contract
-    assert contract["decided_by"].startswith("library"), contract["decided_by"]
+    assert float(library.embeddings["Grace"][0] @ library.embeddings["Nora"][0]) < get_config("cpu").stage1.knn_min_sim
+    for photo_speaks, speaker, expect in ((True, "Grace", "photo"), (False, "Nora", "head")):
+        frames, times, audio, _ = clip(photo, photo_speaks, 2)
+        meta, contract, out, side = run_stage1(frames, times, audio, analyzer, speaker=speaker, library=library)
+        assert contract["leading_role"] and contract["decided_by"].startswith("library"), contract
+        assert chosen_side(contract, side) == {expect}, contract
+
+
+def test_speaker_off_screen_real_face_left_empty(photo, analyzer, library):
+    # Nora speaks off screen; only the real photo is seen, moving its mouth out of sync. The library knows both, so
+    # the on-screen face is Grace's, not the speaker's: the sequence stays empty
+    frames, times, audio, head = clip(photo, False, 2)
+    frames = frames.copy(); frames[:, :, W // 2:] = 96                          # the rendered speaker leaves the frame
+    meta, contract, out, side = run_stage1(frames, times, audio, analyzer, speaker="Nora", library=library)
+    assert set(side.values()) == {"photo"} and contract["n_faces"]["final"] == 0, contract
