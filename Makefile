@@ -68,11 +68,14 @@ readme: install
 	  write_results_summary('reports'); print(refresh_readme())"
 
 # The documentation site in _docs/ (git-ignored): nbs/ with the outputs of the notebooks the last run published in
-# reports/notebooks/ put in. DOCS_ENGINE: auto (Quarto via nbdev_docs when `quarto` is installed, else nbconvert HTML),
-# quarto (fail without it) or nbconvert. Quarto is not installed by `make install`: see setup.py's "docs" extra.
+# reports/notebooks/ put in, and every other notebook executed as nbdev_test runs it (its slow cells shown, not run;
+# ~10 min on 2 cores), so each stage's page shows its figures. DOCS_EXECUTE=0 skips that (those pages show code only).
+# DOCS_ENGINE: auto (Quarto via nbdev_docs when `quarto` is installed, else nbconvert HTML), quarto (fail without it)
+# or nbconvert. Quarto is not installed by `make install`: see setup.py's "docs" extra.
 DOCS_ENGINE ?= auto
+DOCS_EXECUTE ?= 1
 docs: install
-	$(BIN)/python -c "from facialmmt.reproduce import build_docs; print(build_docs(engine='$(DOCS_ENGINE)'))"
+	$(BIN)/python -c "from facialmmt.reproduce import build_docs; print(build_docs(engine='$(DOCS_ENGINE)', execute=bool($(DOCS_EXECUTE))))"
 
 bench: install
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -12,7 +12,7 @@ from .core import atomic_write_text, project_root, resolve_path
 from .chain import is_test_cell
 
 # %% auto #0
-__all__ = ['publish_notebooks', 'merge_outputs', 'trim_stream', 'docs_sources', 'build_docs']
+__all__ = ['publish_notebooks', 'merge_outputs', 'trim_stream', 'docs_sources', 'execute_for_docs', 'build_docs']
 
 # %% ../nbs/08c_publish.ipynb #53078e7b
 def _portable_text(s: str) -> str:
@@ -115,10 +115,46 @@ def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
         if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
     return filled
 
+# %% ../nbs/08c_publish.ipynb #5da2eb54
+def _skipped_by_flags(cell) -> bool:
+    "A code cell nbdev_test does not run: its directives say `#| slow` or `#| eval: false`."
+    heads = []
+    for line in cell.source.lstrip().splitlines():
+        if not line.startswith("#|"): break
+        heads.append(line[2:].strip().replace(" ", ""))
+    return "slow" in heads or "eval:false" in heads
+
+def execute_for_docs(paths, jobs: int = 2, timeout: int = 1800) -> dict[str, float]:
+    """Execute notebooks in place for the documentation site, as `nbdev_test` runs them: cells flagged `#| slow` or
+    `#| eval: false` stay on the page but are not run. A notebook that fails stops the build, naming it and the error.
+    Returns seconds per notebook."""
+    import time, nbformat
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from nbclient import NotebookClient
+    from tqdm.auto import tqdm
+    def one(p: Path):
+        t0 = time.perf_counter()
+        nb = nbformat.read(str(p), as_version=4)
+        skip = [c for c in nb.cells if c.cell_type == "code" and _skipped_by_flags(c)]
+        for c in skip: c.cell_type = "raw"                                # nbclient runs code cells only
+        try: NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(p.parent)}}).execute()
+        except Exception as e: raise RuntimeError(f"docs: executing {p.name} failed ({type(e).__name__}): {str(e)[-1500:]}") from None
+        for c in skip: c.cell_type, c.outputs, c.execution_count = "code", [], None
+        nbformat.write(nb, str(p))
+        return p.name, round(time.perf_counter() - t0, 1)
+    paths, done = [Path(p) for p in paths], {}
+    with ThreadPoolExecutor(max(1, jobs)) as ex:
+        futs = [ex.submit(one, p) for p in paths]
+        for f in tqdm(as_completed(futs), total=len(futs), desc="docs: executing notebooks"):
+            name, s = f.result(); done[name] = s
+    return done
+
 # %% ../nbs/08c_publish.ipynb #3a0a108f
-def build_docs(out=None, engine: str = "auto", published=None) -> Path:
-    """The documentation site in `out` (default `_docs/`): `docs_sources`, the index executed, then rendered by
-    `engine`: quarto (nbdev_docs), nbconvert, or auto (quarto when installed, else nbconvert, saying so)."""
+def build_docs(out=None, engine: str = "auto", published=None, execute: bool = True, jobs: int = 2) -> Path:
+    """The documentation site in `out` (default `_docs/`): `docs_sources`, then every notebook the chain does not
+    publish executed (`execute_for_docs`, `jobs` at a time; `execute=False`: their pages show code only) and the
+    index executed, then rendered by `engine`: quarto (nbdev_docs), nbconvert, or auto (quarto when installed, else
+    nbconvert, saying so)."""
     import shutil, subprocess, sys, nbformat
     root = project_root()
     out = resolve_path(out or root / "_docs")
@@ -133,6 +169,10 @@ def build_docs(out=None, engine: str = "auto", published=None) -> Path:
     work = root / "_docs_build"
     filled = docs_sources(work / "nbs", published)
     print(f"docs: executed outputs merged into {len(filled)} notebook(s): {filled or 'none published (run make reproduce)'}", flush=True)
+    if execute:   # the stage notebooks show their figures: run them here, as nbdev_test does
+        rest = sorted(p for p in (work / "nbs").glob("*.ipynb") if p.name != "index.ipynb" and p.name not in filled)
+        secs = execute_for_docs(rest, jobs=jobs)
+        print(f"docs: executed {len(secs)} notebook(s) the chain does not publish in {sum(secs.values()):.0f} s: {secs}", flush=True)
     run = lambda cmd, cwd: subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
     idx = work / "nbs" / "index.ipynb"
     run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace", str(idx)], root)
