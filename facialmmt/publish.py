@@ -115,7 +115,7 @@ def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
         if changed: print(f"docs: {f.name}: {changed} of its {n} cells with outputs were edited after the published run", flush=True)
     return filled
 
-# %% ../nbs/08c_publish.ipynb #5da2eb54
+# %% ../nbs/08c_publish.ipynb #17379c92
 def _skipped_by_flags(cell) -> bool:
     "A code cell nbdev_test does not run: its directives say `#| slow` or `#| eval: false`."
     heads = []

@@ -37,7 +37,8 @@ def talking_photo(img: np.ndarray, landmarks: np.ndarray):
     w = (wx * wy).astype(np.float32)
 
     def frame(g: float) -> np.ndarray:
-        out = cv2.remap(img, xx, yy - np.float32(g) * w, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)  # float32 maps: a float64 one is ~10^4x slower
+        # the maps must stay float32: a float64 map makes cv2.remap ~10^4 times slower
+        out = cv2.remap(img, xx, yy - np.float32(g) * w, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         if g > 0.5:
             centre = (int(round(xm)), int(round((y_u + y_l + g) / 2)))
             cv2.ellipse(out, centre, (int(round(0.8 * half)), int(round((y_l + g - y_u) / 2))), 0, 0, 360, (70, 25, 30), -1, cv2.LINE_AA)
