@@ -298,7 +298,7 @@ def evaluate_match_variant(corpus_root, stage1_dir, cfg: Config, match_mode: str
     vcfg = override(cfg, **{"stage1.match_mode": match_mode})
     run_stage1(corpus_root, side, vcfg, workers=workers, progress=False)
     r = evaluate_sequences(corpus_root, side)
-    return dict(match_mode=match_mode, stage1_dir=str(side), on_screen={s: v["full"] for s, v in r["on_screen"].items()},
+    return dict(match_mode=match_mode, stage1_dir=portable_path(side), on_screen={s: v["full"] for s, v in r["on_screen"].items()},
                 off_screen_empty=r["off_screen"]["all"]["full"].get("empty"))
 
 # %% ../nbs/03b_stage1_eval.ipynb #34b9d95c
