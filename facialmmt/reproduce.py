@@ -19,7 +19,7 @@ from .core import (atomic_write_json, config_hash, get_config, get_logger, porta
 from .chain import (CHAIN, PRESET_CONFIG, PRESET_SEEDS, TEST_TAG, RunContext, Step, chain_notebook,
                              is_test_cell, make_context, tag_test_cells)
 from .readme import refresh_readme, write_results_summary
-from .publish import build_docs, docs_sources, merge_outputs, publish_notebooks, trim_stream
+from .publish import build_docs, docs_sources, execute_for_docs, merge_outputs, publish_notebooks, trim_stream
 
 log = get_logger("facialmmt.reproduce")
 
