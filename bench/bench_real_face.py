@@ -9,18 +9,19 @@ widest mouth opening in pixels (`--gaps`: 16 = clear speech, 8 = a speaker who h
     python bench/bench_real_face.py [--seeds 6] [--gains 1,1.5] [--gaps 16,8] [--set stage1.KEY=VALUE ...]
                                     [--out bench/results/real_face.json]
 """
-import argparse, json, sys, time
+import argparse
+import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._common import loadavg                                                       # noqa: E402
-from facialmmt.core import get_config, override, parse_overrides                          # noqa: E402
-from facialmmt.faces import FaceAnalyzer                                                # noqa: E402
-from facialmmt.stage1 import analyze_frames, finish_utterance                           # noqa: E402
-from facialmmt.synth_real import REAL_CLIP_SIZE, real_face_clip                         # noqa: E402
+import _common  # noqa: F401  (repository on sys.path)
+from facialmmt.core import get_config, override, parse_overrides
+from facialmmt.faces import FaceAnalyzer
+from facialmmt.stage1 import analyze_frames, finish_utterance
+from facialmmt.synth_real import REAL_CLIP_SIZE, real_face_clip
 
 
 def side_of(arrays) -> dict:
@@ -50,7 +51,7 @@ def main(argv=None):
     ap.add_argument("--out", default="bench/results/real_face.json")
     a = ap.parse_args(argv)
     cfg, fa = override(get_config("cpu"), **parse_overrides(a.set)), FaceAnalyzer(frame_model="thumb")
-    rows, clips, t0, load0 = [], [], time.perf_counter(), loadavg()
+    rows, clips, t0, load0 = [], [], time.perf_counter(), _common.loadavg()
     print("| mover's movement | photo's widest opening | clips | top rule = speaker | final = speaker | final lost / gained vs rules |")
     print("|---|---|---|---|---|---|")
     for gain in map(float, a.gains.split(",")):
@@ -62,7 +63,7 @@ def main(argv=None):
             row = dict(gain=gain, gap=gap, clips=len(rs), top_rule=top, final=fin, lost=lost, gained=gained)
             rows.append(row); clips += rs
             print(f"| {gain:g}x the speaker's | {gap:g} px | {len(rs)} | {top} | {fin} | {lost} / {gained} |", flush=True)
-    res = dict(rows=rows, clips=clips, config="cpu", overrides=a.set, seconds=round(time.perf_counter() - t0, 1), load=f"{load0} -> {loadavg()}")
+    res = dict(rows=rows, clips=clips, config="cpu", overrides=a.set, seconds=round(time.perf_counter() - t0, 1), load=f"{load0} -> {_common.loadavg()}")
     print(f"{len(clips)} clips in {res['seconds']} s; {res['load']}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=1))
 
