@@ -46,3 +46,10 @@ def run_child(script: str, args: list[str], timeout: float | None = None, python
     if p.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {p.returncode}):\n{p.stdout[-2000:]}")
     return json.loads(lines[-1][len(CHILD_TAG):])
+
+
+def write_pass1(out, js, meta: dict, arrays: dict) -> None:
+    "Write one clip's pass-1 result (json + npz) under `out/_pass1/<split>/`, named as the pass-1 json `js` it comes from."
+    from facialmmt.matching import save_npz
+    d = Path(out) / "_pass1" / Path(js).parent.name; d.mkdir(parents=True, exist_ok=True)
+    save_npz(d / Path(js).with_suffix(".npz").name, arrays); (d / Path(js).name).write_text(json.dumps(meta))

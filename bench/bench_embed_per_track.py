@@ -14,7 +14,6 @@ Two sampling rules per k, to see how much the answer depends on *which* faces ar
 equal parts of the track (not used by stage 1; here only as a second draw).
 """
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 import _common  # noqa: F401  (repository on sys.path)
 from facialmmt.core import evenly_spaced, get_config, resolve_path
-from facialmmt.matching import read_json, save_npz
+from facialmmt.matching import read_json
 from facialmmt.stage1 import pass1_hash, run_stage1
 from facialmmt.stage1_eval import evaluate_sequences
 
@@ -47,8 +46,7 @@ def subsample(all_dir: Path, out: Path, cfg, k: int, rule: str) -> int:
         for t in np.unique(tids[cand]):
             idx = np.flatnonzero(cand & (tids == t)); want[idx[keep_faces(len(idx), k, rule)]] = True
         a["embeddings"] = np.where(want[:, None], a["embeddings"], np.nan).astype(np.float32); n_emb += int(want.sum())
-        d = out / "_pass1" / js.parent.name; d.mkdir(parents=True, exist_ok=True)
-        save_npz(d / js.with_suffix(".npz").name, a); (d / js.name).write_text(json.dumps(m))
+        _common.write_pass1(out, js, m, a)
     return n_emb
 
 

@@ -21,7 +21,6 @@ import _common  # noqa: F401  (repository on sys.path)
 from facialmmt.core import get_config, resolve_path
 from facialmmt.data import read_meld
 from facialmmt.face_rules import TrackScore, fuse_scores
-from facialmmt.matching import save_npz
 from facialmmt.stage1 import analyze_utterance, pass1_hash, run_stage1
 from facialmmt.stage1_eval import evaluate_sequences
 
@@ -42,8 +41,7 @@ def reweigh(src, out, corpus, cfg) -> list[str]:
             else:
                 for t, o in zip(ts, m["tracks"]): o["rule_score"] = t.rule_score
         m["pass1_hash"] = pass1_hash(cfg)
-        d = out / "_pass1" / js.parent.name; d.mkdir(parents=True, exist_ok=True)
-        save_npz(d / js.with_suffix(".npz").name, a); (d / js.name).write_text(json.dumps(m))
+        _common.write_pass1(out, js, m, a)
     return redo
 
 
