@@ -107,7 +107,7 @@ class Stage1Config:
     leading_roles: list | None = None   # None -> the 6 most frequent speakers of the training CSV
     min_track_frames: int = 2           # shorter tracks are never candidates
     track_max_gap: int = 2              # a track survives this many frames without a detection
-    rule_weights: tuple = (1.0, 1.0, 1.0)  # fusion weights: open-close count, mouth movement, AV agreement
+    rule_weights: tuple = (1.0, 1.0, 2.0)  # fusion weights: open-close count, mouth movement, AV agreement (counted twice: 01_face_rules)
     asd_model: str = "talknet"          # name of a registered SpeakerScorer (facialmmt.face_rules.register_scorer)
     asd_weight: float = 1.0
     asd_fusion: str = "asd_first"       # Appendix A.1: TalkNet decides when it hears a speaker, the rules otherwise; "mean": ASD as a 4th rule term

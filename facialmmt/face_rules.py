@@ -258,7 +258,7 @@ def score_tracks(landmarks, frame_idx, track_ids, energy, s1: Stage1Config, asd_
 def fuse_scores(tracks: list[TrackScore], s1: Stage1Config) -> list[TrackScore]:
     "Fill `rule_score` and `is_candidate` (see the fusion rule above)."
     if not tracks: return tracks
-    w1, w2, w3 = _s1(s1, "rule_weights", (1.0, 1.0, 1.0)); wa = _s1(s1, "asd_weight", 1.0)
+    w1, w2, w3 = _s1(s1, "rule_weights", Stage1Config.rule_weights); wa = _s1(s1, "asd_weight", 1.0)
     mx1 = max(t.open_close for t in tracks); mx2 = max(t.movement for t in tracks)
     for t in tracks:
         sig = _s1(s1, "mouth_delta", None) or 0.0
