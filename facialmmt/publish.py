@@ -116,33 +116,32 @@ def docs_sources(build, published=None, keep_lines: int = 15) -> dict[str, int]:
     return filled
 
 # %% ../nbs/08c_publish.ipynb #17379c92
-def _skipped_by_flags(cell) -> bool:
-    "A code cell nbdev_test does not run: its directives say `#| slow` or `#| eval: false`."
-    heads = []
-    for line in cell.source.lstrip().splitlines():
-        if not line.startswith("#|"): break
-        heads.append(line[2:].strip().replace(" ", ""))
-    return "slow" in heads or "eval:false" in heads
+def _skipped_by_flags(cell, flags) -> bool:
+    "A code cell nbdev_test does not run: `#| eval: false`, or a directive among `flags` (settings.ini's `tst_flags`)."
+    from nbdev.process import extract_directives                    # nbdev's own parsing of `#|` lines
+    d = extract_directives(cell, remove=False)
+    return d.get("eval:", [""])[0].lower() == "false" or bool(set(flags) & d.keys())
 
 def execute_for_docs(paths, jobs: int = 2, timeout: int = 1800) -> dict[str, float]:
-    """Execute notebooks in place for the documentation site, as `nbdev_test` runs them: cells flagged `#| slow` or
-    `#| eval: false` stay on the page but are not run. A notebook that fails stops the build, naming it and the error.
-    Returns seconds per notebook."""
+    """Execute notebooks in place for the documentation site, as `nbdev_test` runs them: cells flagged with one of
+    settings.ini's `tst_flags` (`#| slow`, `#| gpu`) or `#| eval: false` stay on the page but are not run. A notebook
+    that fails stops the build, naming it and the error. Returns seconds per notebook."""
     import time, nbformat
+    from nbdev.config import get_config
     from concurrent.futures import ThreadPoolExecutor, as_completed
     from nbclient import NotebookClient
     from tqdm.auto import tqdm
     def one(p: Path):
         t0 = time.perf_counter()
         nb = nbformat.read(str(p), as_version=4)
-        skip = [c for c in nb.cells if c.cell_type == "code" and _skipped_by_flags(c)]
+        skip = [c for c in nb.cells if c.cell_type == "code" and _skipped_by_flags(c, flags)]
         for c in skip: c.cell_type = "raw"                                # nbclient runs code cells only
         try: NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(p.parent)}}).execute()
         except Exception as e: raise RuntimeError(f"docs: executing {p.name} failed ({type(e).__name__}): {str(e)[-1500:]}") from None
         for c in skip: c.cell_type, c.outputs, c.execution_count = "code", [], None
         nbformat.write(nb, str(p))
         return p.name, round(time.perf_counter() - t0, 1)
-    paths, done = [Path(p) for p in paths], {}
+    paths, done, flags = [Path(p) for p in paths], {}, get_config().tst_flags.split()
     with ThreadPoolExecutor(max(1, jobs)) as ex:
         futs = [ex.submit(one, p) for p in paths]
         for f in tqdm(as_completed(futs), total=len(futs), desc="docs: executing notebooks"):
