@@ -15,26 +15,18 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
-
 import _common  # noqa: F401  (repository on sys.path)
 from facialmmt.core import get_config, override, parse_overrides
 from facialmmt.faces import FaceAnalyzer
 from facialmmt.stage1 import analyze_frames, finish_utterance
-from facialmmt.synth_real import REAL_CLIP_SIZE, real_face_clip
-
-
-def side_of(arrays) -> dict:
-    "track id -> 'photo' (left half) | 'head' (right half), by the mean left edge of its boxes."
-    return {int(t): ("photo" if arrays["boxes"][arrays["track_ids"] == t][:, 0].mean() < REAL_CLIP_SIZE[0] / 2 else "head")
-            for t in np.unique(arrays["track_ids"])}
+from facialmmt.synth_real import real_face_clip, track_sides
 
 
 def one_clip(photo_speaks: bool, seed: int, gain: float, gap: float, cfg, fa) -> dict:
     c = real_face_clip(photo_speaks, seed, max_gap=gap, mover_gain=gain, analyzer=fa)
     utt = SimpleNamespace(key=f"test/dia{seed}_utt{int(photo_speaks)}", split="test", speaker="Nobody", clip=None)
     meta, arrays = analyze_frames(utt, c["frames"], c["times"], c["audio"], c["sr"], cfg, analyzer=fa)
-    side = side_of(arrays)
+    side = track_sides(arrays)
     top = max(meta["tracks"], key=lambda t: t["rule_score"]) if meta["tracks"] else None
     contract, _ = finish_utterance(utt, meta, arrays, cfg, None)
     chosen = {side[t["track_id"]] for t in contract.get("candidates", []) if t.get("cluster") == contract.get("chosen_cluster")}

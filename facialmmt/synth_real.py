@@ -14,7 +14,7 @@ from .synth_voice import SR, synth_speech
 
 # %% auto #0
 __all__ = ['REAL_CLIP_SIZE', 'PHOTO_X', 'HEAD_XY', 'grace_hopper', 'talking_photo', 'speech_envelope', 'paste_sprite',
-           'real_face_clip']
+           'real_face_clip', 'track_sides']
 
 # %% ../nbs/00be_synth_real.ipynb #bb1ed09b
 def grace_hopper(height: int = 360) -> np.ndarray:
@@ -89,3 +89,9 @@ def real_face_clip(photo_speaks: bool, seed: int = 0, fps: float = 6.0, duration
             paste_sprite(frames[i], render_head(head, "neutral", int(round(head_open[i] * (MOUTH_LEVELS - 1)))), *HEAD_XY)
     return dict(frames=frames, times=times, audio=audio.astype(np.float32), sr=SR, head=head,
                 speaker_side="photo" if photo_speaks else "head", photo_open=photo_open, head_open=head_open)
+
+# %% ../nbs/00be_synth_real.ipynb #beea7133
+def track_sides(arrays: dict) -> dict[int, str]:
+    "Stage 1's track ids in a `real_face_clip` -> 'photo' (left half) | 'head' (right half), by their boxes' mean left edge."
+    ids, x0 = np.asarray(arrays["track_ids"]), np.asarray(arrays["boxes"], np.float64).reshape(-1, 4)[:, 0]
+    return {int(t): "photo" if x0[ids == t].mean() < REAL_CLIP_SIZE[0] / 2 else "head" for t in np.unique(ids)}

@@ -16,7 +16,7 @@ from facialmmt.faces import FaceAnalyzer
 from facialmmt.matching import FaceLibrary
 from facialmmt.stage1 import analyze_frames, finish_utterance
 from facialmmt.synth_heads import make_cast, render_head
-from facialmmt.synth_real import HEAD_XY, REAL_CLIP_SIZE, grace_hopper, paste_sprite, real_face_clip
+from facialmmt.synth_real import HEAD_XY, REAL_CLIP_SIZE, grace_hopper, paste_sprite, real_face_clip, track_sides
 from facialmmt.synth_voice import SR
 
 W, H = REAL_CLIP_SIZE
@@ -37,11 +37,7 @@ def run_stage1(frames, times, audio, analyzer, speaker="Nobody", library=None):
     utt = SimpleNamespace(key="test/dia0_utt0", split="test", speaker=speaker, clip=None)
     meta, arrays = analyze_frames(utt, frames, times, audio, SR, cfg, analyzer=analyzer)
     contract, out = finish_utterance(utt, meta, arrays, cfg, library)
-    side = {}                                                        # track id -> "photo" | "head"
-    for t in np.unique(arrays["track_ids"]):
-        x = float(np.mean(arrays["boxes"][arrays["track_ids"] == t][:, 0]))
-        side[int(t)] = "photo" if x < W / 2 else "head"
-    return meta, contract, out, side
+    return meta, contract, out, track_sides(arrays)
 
 
 def chosen_side(contract, side):
