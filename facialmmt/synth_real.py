@@ -90,7 +90,7 @@ def real_face_clip(photo_speaks: bool, seed: int = 0, fps: float = 6.0, duration
     return dict(frames=frames, times=times, audio=audio.astype(np.float32), sr=SR, head=head,
                 speaker_side="photo" if photo_speaks else "head", photo_open=photo_open, head_open=head_open)
 
-# %% ../nbs/00be_synth_real.ipynb #beea7133
+# %% ../nbs/00be_synth_real.ipynb #64c89fbb
 def track_sides(arrays: dict) -> dict[int, str]:
     "Stage 1's track ids in a `real_face_clip` -> 'photo' (left half) | 'head' (right half), by their boxes' mean left edge."
     ids, x0 = np.asarray(arrays["track_ids"]), np.asarray(arrays["boxes"], np.float64).reshape(-1, 4)[:, 0]
