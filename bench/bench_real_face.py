@@ -3,10 +3,11 @@ SynMELD-rendered head that moves its mouth out of sync (or the other way round),
 with no library, so the rules and the final choice decide. Counts, per condition, the clips whose top rule track and
 whose final sequence are the speaker's, and the clips the final step lost or gained against the rules.
 
-Conditions: the mover's movement relative to the speaker's (`--gains`: 1 = as much, 1.5 = a laugh) and the photo's
-widest mouth opening in pixels (`--gaps`: 16 = clear speech, 8 = a speaker who hardly opens the mouth).
+Conditions: the mover's movement relative to the speaker's (`--gains`: 1 = as much, 1.5 = a laugh), the photo's
+widest mouth opening in pixels (`--gaps`: 16 = clear speech, 8 = a speaker who hardly opens the mouth), and how late
+the mover's mouth follows the speech (`--lag` seconds; default half the clip, 2 s).
 
-    python bench/bench_real_face.py [--seeds 6] [--gains 1,1.5] [--gaps 16,8] [--set stage1.KEY=VALUE ...]
+    python bench/bench_real_face.py [--seeds 6] [--gains 1,1.5] [--gaps 16,8] [--lag S] [--set stage1.KEY=VALUE ...]
                                     [--out bench/results/real_face.json]
 """
 import argparse
@@ -22,8 +23,8 @@ from facialmmt.stage1 import analyze_frames, finish_utterance
 from facialmmt.synth_real import real_face_clip, track_sides
 
 
-def one_clip(photo_speaks: bool, seed: int, gain: float, gap: float, cfg, fa) -> dict:
-    c = real_face_clip(photo_speaks, seed, max_gap=gap, mover_gain=gain, analyzer=fa)
+def one_clip(photo_speaks: bool, seed: int, gain: float, gap: float, cfg, fa, lag=None) -> dict:
+    c = real_face_clip(photo_speaks, seed, max_gap=gap, mover_gain=gain, analyzer=fa, mover_lag=lag)
     utt = SimpleNamespace(key=f"test/dia{seed}_utt{int(photo_speaks)}", split="test", speaker="Nobody", clip=None)
     meta, arrays = analyze_frames(utt, c["frames"], c["times"], c["audio"], c["sr"], cfg, analyzer=fa)
     side = track_sides(arrays)
@@ -39,6 +40,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--gains", default="1,1.5"); ap.add_argument("--gaps", default="16,8")
+    ap.add_argument("--lag", type=float, default=None, help="how late the mover's mouth follows the speech (s; default half the clip)")
     ap.add_argument("--set", nargs="*", default=[], help="config overrides, e.g. stage1.rule_weights=[1,1,2]")
     ap.add_argument("--out", default="bench/results/real_face.json")
     a = ap.parse_args(argv)
@@ -48,14 +50,14 @@ def main(argv=None):
     print("|---|---|---|---|---|---|")
     for gain in map(float, a.gains.split(",")):
         for gap in map(float, a.gaps.split(",")):
-            rs = [one_clip(ps, s, gain, gap, cfg, fa) | dict(gain=gain, gap=gap) for s in range(a.seeds) for ps in (True, False)]
+            rs = [one_clip(ps, s, gain, gap, cfg, fa, a.lag) | dict(gain=gain, gap=gap) for s in range(a.seeds) for ps in (True, False)]
             top = sum(r["top_rule"] == r["speaker"] for r in rs); fin = sum(r["final"] == [r["speaker"]] for r in rs)
             lost = sum(r["top_rule"] == r["speaker"] and r["final"] != [r["speaker"]] for r in rs)
             gained = sum(r["top_rule"] != r["speaker"] and r["final"] == [r["speaker"]] for r in rs)
             row = dict(gain=gain, gap=gap, clips=len(rs), top_rule=top, final=fin, lost=lost, gained=gained)
             rows.append(row); clips += rs
             print(f"| {gain:g}x the speaker's | {gap:g} px | {len(rs)} | {top} | {fin} | {lost} / {gained} |", flush=True)
-    res = dict(rows=rows, clips=clips, config="cpu", overrides=a.set, seconds=round(time.perf_counter() - t0, 1), load=f"{load0} -> {_common.loadavg()}")
+    res = dict(rows=rows, clips=clips, config="cpu", overrides=a.set, mover_lag_s=a.lag, seconds=round(time.perf_counter() - t0, 1), load=f"{load0} -> {_common.loadavg()}")
     print(f"{len(clips)} clips in {res['seconds']} s; {res['load']}")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=1))
 

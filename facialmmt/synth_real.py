@@ -65,10 +65,12 @@ REAL_CLIP_SIZE = (640, 360)      # width, height
 PHOTO_X, HEAD_XY = 20, (390, 60)  # the photo's left edge; the rendered head's top-left corner
 
 def real_face_clip(photo_speaks: bool, seed: int = 0, fps: float = 6.0, duration: float = 4.0,
-                   hidden=(10, 11), max_gap: float = 16.0, mover_gain: float = 1.0, analyzer=None) -> dict:
+                   hidden=(10, 11), max_gap: float = 16.0, mover_gain: float = 1.0, analyzer=None,
+                   mover_lag: float | None = None) -> dict:
     """A two-person clip sampled at `fps`: Grace Hopper's photo (left) and a rendered SynMELD head (right). The
-    speaker's mouth follows the speech envelope; the other's moves `mover_gain` times as much (a laugh: > 1), half a
-    clip late. The speaker is hidden in the `hidden` frames. `max_gap`: the photo's widest opening (px). Returns
+    speaker's mouth follows the speech envelope; the other's moves `mover_gain` times as much (a laugh: > 1),
+    `mover_lag` seconds late (default half the clip; circular). The speaker is hidden in the `hidden` frames.
+    `max_gap`: the photo's widest opening (px). Returns
     frames [T,H,W,3], times [T], audio (float32 at SR), sr, head (the rendered Identity), speaker_side ("photo" |
     "head") and the two mouths' openings (0..1) per frame."""
     W, H = REAL_CLIP_SIZE
@@ -77,7 +79,8 @@ def real_face_clip(photo_speaks: bool, seed: int = 0, fps: float = 6.0, duration
     audio, _ = synth_speech(duration, head, "neutral", rng)
     times = np.arange(int(round(duration * fps))) / fps
     in_sync = speech_envelope(audio, times)
-    late = np.clip(mover_gain * speech_envelope(audio, (times + duration / 2) % duration), 0, 1)
+    lag = duration / 2 if mover_lag is None else mover_lag
+    late = np.clip(mover_gain * speech_envelope(audio, (times + (duration - lag)) % duration), 0, 1)
     photo_open, head_open = (in_sync, late) if photo_speaks else (late, in_sync)
     img = grace_hopper(H)
     fa = analyzer or FaceAnalyzer(frame_model="thumb")
