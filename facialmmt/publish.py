@@ -141,7 +141,7 @@ def execute_for_docs(paths, jobs: int = 2, timeout: int = 1800) -> dict[str, flo
         for c in skip: c.cell_type, c.outputs, c.execution_count = "code", [], None
         nbformat.write(nb, str(p))
         return p.name, round(time.perf_counter() - t0, 1)
-    paths, done, flags = [Path(p) for p in paths], {}, get_config().tst_flags.split()
+    paths, done, flags = [Path(p) for p in paths], {}, get_config(path=project_root()).tst_flags.split()
     with ThreadPoolExecutor(max(1, jobs)) as ex:
         futs = [ex.submit(one, p) for p in paths]
         for f in tqdm(as_completed(futs), total=len(futs), desc="docs: executing notebooks"):
