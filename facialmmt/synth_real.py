@@ -78,9 +78,9 @@ def real_face_clip(photo_speaks: bool, seed: int = 0, fps: float = 6.0, duration
     head = make_cast(2, seed)[0]
     audio, _ = synth_speech(duration, head, "neutral", rng)
     times = np.arange(int(round(duration * fps))) / fps
-    in_sync = speech_envelope(audio, times)
     lag = duration / 2 if mover_lag is None else mover_lag
-    late = np.clip(mover_gain * speech_envelope(audio, (times + (duration - lag)) % duration), 0, 1)
+    in_sync, late = speech_envelope(audio, np.r_[times, (times + (duration - lag)) % duration]).reshape(2, -1)  # one pass over the audio
+    late = np.clip(mover_gain * late, 0, 1)
     photo_open, head_open = (in_sync, late) if photo_speaks else (late, in_sync)
     img = grace_hopper(H)
     fa = analyzer or FaceAnalyzer(frame_model="thumb")
