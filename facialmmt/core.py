@@ -87,7 +87,8 @@ class Stage1Config:
     mouth_open_ratio: float = 0.08      # inner-lip gap / inter-ocular distance above which a mouth counts as open
     mouth_delta: float = 0.06           # rule 1: a mouth opens/closes when its gap rises/falls by this (relative cycles)
     min_open_close: int = 1             # rule 1: at least this many open->close cycles
-    av_max_lag: int = 2                 # rule 3: lag search (frames) between voice activity and mouth opening
+    av_max_lag: int = 2                 # rule 3: frames a mouth may lead the voice (lags 0..+L searched)
+    av_max_trail: int = 0               # rule 3: frames a mouth may trail the voice (lags -T..0): a speaker's lips do not trail a synced voice by a frame, a listener's echo does (01_face_rules)
     av_min: float = 0.5                 # rule 3: a moving mouth this correlated with the audio is a candidate even without a full open-close cycle
     candidate_margin: float = 0.5       # keep tracks scoring within this fraction of the best
     use_asd: bool = False               # a TalkNet-style scorer, when a checkpoint is given

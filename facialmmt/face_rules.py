@@ -119,11 +119,12 @@ def corr(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
 
 # %% ../nbs/01_face_rules.ipynb #37a5c35f
-def av_sync(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, int]:
-    "(best Pearson r between a track's mouth gap and the frame energy over lags -L..L, that lag). Lag l pairs gap[i] with energy[frame_idx[i]+l]."
+def av_sync(gaps, frame_idx, energy, max_lag: int = 2, max_trail: int = 0) -> tuple[float, int]:
+    """(best Pearson r between a track's mouth gap and the frame energy over lags -max_trail..max_lag, that lag).
+    Lag l pairs gap[i] with energy[frame_idx[i]+l]: l > 0, the mouth leads the voice; l < 0, it trails it."""
     g = np.asarray(gaps, dtype=np.float64); fi = np.asarray(frame_idx, dtype=np.int64); e = np.asarray(energy, dtype=np.float64)
     best, best_lag = 0.0, 0
-    for lag in sorted(range(-max_lag, max_lag + 1), key=abs):
+    for lag in sorted(range(-max_trail, max_lag + 1), key=abs):
         j = fi + lag; ok = (j >= 0) & (j < len(e)) & np.isfinite(g)
         r = corr(g[ok], e[j[ok]])
         if r > best + 1e-12: best, best_lag = r, lag
@@ -242,7 +243,7 @@ def score_tracks(landmarks, frame_idx, track_ids, energy, s1: Stage1Config, asd_
             delta = _s1(s1, "mouth_delta", None)
             ts.open_close = open_close_count(g, s1.mouth_open_ratio, delta)
             ts.movement = mouth_movement(lm[m], fi[m])
-            ts.av_sync, ts.av_lag = av_sync(g, fi[m], energy, s1.av_max_lag)
+            ts.av_sync, ts.av_lag = av_sync(g, fi[m], energy, s1.av_max_lag, _s1(s1, "av_max_trail", 0))
             ts.mouth_std = float(np.nanstd(g))
             if asd_scores is not None and int(t) in asd_scores:
                 p = 1 / (1 + np.exp(-np.asarray(asd_scores[int(t)], dtype=np.float64)))

@@ -144,20 +144,21 @@ def analyze_utterance(utt, cfg: Config, analyzer=None, scorer=None) -> tuple[dic
     return meta, arrays
 
 # %% ../nbs/03a_stage1.ipynb #a3710045
-def av_sync_chance(gaps, frame_idx, energy, max_lag: int = 2) -> tuple[float, np.ndarray]:
+def av_sync_chance(gaps, frame_idx, energy, max_lag: int = 2, max_trail: int = 0) -> tuple[float, np.ndarray]:
     """(observed, null): the best Pearson r between a track's mouth gap and the audio energy over circular lags
-    -L..L, and the same statistic at every circular shift s whose window s-L..s+L does not overlap -L..L."""
+    -max_trail..max_lag (rule 3's window), and the same statistic at every circular shift s whose window does not
+    overlap it."""
     g = np.asarray(gaps, np.float64); fi = np.asarray(frame_idx, np.int64); e = np.asarray(energy, np.float64)
-    T, L = len(e), int(max_lag); ok = np.isfinite(g)
+    T, W = len(e), int(max_lag) + int(max_trail); ok = np.isfinite(g)
     if T == 0 or ok.sum() < 3: return 0.0, np.zeros(0)
     r = np.array([corr(g[ok], e[(fi[ok] + k) % T]) for k in range(T)])
-    win = lambda s: float(max(r[(s + j) % T] for j in range(-L, L + 1)))
-    return win(0), np.array([win(s) for s in range(2 * L + 1, T - 2 * L)])
+    win = lambda s: float(max(r[(s + j) % T] for j in range(-int(max_trail), int(max_lag) + 1)))
+    return win(0), np.array([win(s) for s in range(W + 1, T - W)])
 
 # %% ../nbs/03a_stage1.ipynb #dacbedc1
-def follows_audio(gaps, frame_idx, energy, max_lag: int = 2, q: float = 0.95) -> bool | None:
+def follows_audio(gaps, frame_idx, energy, max_lag: int = 2, q: float = 0.95, max_trail: int = 0) -> bool | None:
     "True when the track's AV sync beats the q-quantile of its circular-shift null; None when the clip is too short to tell."
-    obs, null = av_sync_chance(gaps, frame_idx, energy, max_lag)
+    obs, null = av_sync_chance(gaps, frame_idx, energy, max_lag, max_trail)
     if len(null) == 0: return None
     return bool(obs > np.quantile(null, q))
 
@@ -206,7 +207,7 @@ def finish_utterance(utt, meta1: dict, a: dict, cfg: Config, library: FaceLibrar
         lm, energy = np.asarray(a["landmarks"]), np.asarray(a["energy"])
         for t in np.unique(tids[cand]):
             m = np.flatnonzero(tids == t); m = m[np.argsort(fi[m])]
-            sync[int(t)] = follows_audio(mouth_gap(lm[m]), fi[m], energy, s1.av_max_lag, q)
+            sync[int(t)] = follows_audio(mouth_gap(lm[m]), fi[m], energy, s1.av_max_lag, q, s1.av_max_trail)
         if sync and all(v is False for v in sync.values()):
             chosen, score, decided_by = None, None, "speaker off screen (no candidate's mouth follows the audio above chance)"
     final = (labels == chosen) if chosen is not None else np.zeros(len(fi), bool)

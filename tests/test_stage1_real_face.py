@@ -1,10 +1,11 @@
 """Stage 1 on a real face (issue 14: build real-looking faces and out-of-sync movers into the tests).
 
 `facialmmt.synth_real` makes Grace Hopper's portrait (public domain, matplotlib's sample data) talk beside a
-SynMELD-rendered head that moves its mouth as much, half a clip out of sync with the speech; either one is the speaker,
-and the speaker is hidden in two frames, so the mover has the larger track. Stage 1 (pass 1: detection, landmarks,
-tracks, rules; pass 2: clustering, matching) must keep the speaker's face sequence: with no library (the rules decide),
-with a library of both people (the library decides), and leave it empty when the speaker is off screen.
+SynMELD-rendered head that moves its mouth as much, out of sync with the speech (half a clip late, or echoing it a
+fraction of a second late); either one is the speaker, and the speaker is hidden in two frames, so the mover has the
+larger track. Stage 1 (pass 1: detection, landmarks, tracks, rules; pass 2: clustering, matching) must keep the
+speaker's face sequence: with no library (the rules decide), with a library of both people (the library decides), and
+leave it empty when the speaker is off screen.
 """
 from types import SimpleNamespace
 
@@ -45,10 +46,14 @@ def chosen_side(contract, side):
     return {side[t] for t in tracks}
 
 
-# the mover half a clip late, and (the last two) only half a second late: a listener echoing the speech, outside
-# rule 3's lag search (±2 frames = ±0.33 s at 6 fps; inside it an exact echo cannot be told apart: bench_real_face.py)
+# the mover half a clip late; echoing the speech 0.5 s, 0.17 s and 0.34 s late; 0.5 s ahead of it (the shift is
+# circular: 3.5 s late in a 4 s clip). Rule 3 searches lags where the mouth leads the voice by up to 2 frames (0.33 s
+# at 6 fps) and none where it trails it. With `av_max_trail = 2` the 0.17 s and 0.34 s clips fail (an echo inside the
+# window agrees with the audio as well as the speaker); with `av_max_lag = 3` the 0.5 s-ahead ones fail
+# (bench/bench_real_face.py --lag, bench/README.md)
 @pytest.mark.parametrize("photo_speaks,seed,mover_lag", [(True, 0, None), (True, 1, None), (False, 0, None), (False, 1, None),
-                                                         (True, 2, 0.5), (False, 2, 0.5)])
+                                                         (True, 2, 0.5), (False, 2, 0.5), (True, 3, 0.17), (False, 4, 0.34),
+                                                         (True, 2, 3.5), (False, 4, 3.5)])
 def test_rules_pick_the_speaker_real_photo_vs_rendered_mover(analyzer, photo_speaks, seed, mover_lag):
     frames, times, audio, _ = clip(analyzer, photo_speaks, seed, mover_lag)
     meta, contract, out, side = run_stage1(frames, times, audio, analyzer)
