@@ -24,7 +24,7 @@ from .mario import MARIO, ModelDims
 
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'arch_config', 'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta',
-           'load_checkpoint', 'save_train_state', 'train_state_status', 'train_state_ok', 'find_train_state',
+           'load_checkpoint', 'train_state_status', 'train_state_ok', 'save_train_state', 'find_train_state',
            'load_train_state', 'corpus_fingerprint', 'stage1_fingerprint', 'shared_inputs', 'run_inputs', 'seed_state',
            'read_local_run', 'begin_local_run', 'end_local_run']
 
@@ -117,6 +117,24 @@ def _set_rng_state(s: dict):
     np.random.set_state((r[0], s["numpy_keys"].numpy().astype(np.uint32), r[1], r[2], r[3]))
     random.setstate((3, tuple(int(x) for x in s["python"]), s["python_gauss"]))
 
+# %% ../nbs/05b_checkpoint.ipynb #565b5054
+def train_state_status(d) -> tuple[str, str]:
+    """("absent" | "incomplete" | "corrupt" | "ok", detail). Incomplete: no state.json yet (killed before the commit
+    record). Corrupt: state.json present but a file's hash or epoch disagrees with it (disk damage or mixed files)."""
+    d = Path(d)
+    if not d.exists(): return "absent", ""
+    if not (d / "state.json").exists(): return "incomplete", "no state.json (killed before the generation was complete)"
+    try:
+        sj = json.loads((d / "state.json").read_text())
+        bad = [f for f, h in sj["sha256"].items() if not (d / f).exists() or file_hash(d / f, n=64) != h]
+        if bad: return "corrupt", f"{', '.join(bad)} do(es) not match the hashes recorded in state.json"
+        if json.loads((d / "model.json").read_text()).get("epoch") != sj["epoch"]: return "corrupt", "model.json and state.json disagree on the epoch"
+    except (OSError, ValueError, KeyError, TypeError) as e: return "corrupt", f"unreadable state ({type(e).__name__}: {e})"
+    return "ok", ""
+
+# %% ../nbs/05b_checkpoint.ipynb #9a95707a
+def train_state_ok(d) -> bool: return train_state_status(d)[0] == "ok"
+
 # %% ../nbs/05b_checkpoint.ipynb #457dfefe
 def save_train_state(d, model, cfg, optimizers: dict, schedulers: dict, epoch: int, info: dict):
     """The last finished epoch as one generation: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain
@@ -136,24 +154,6 @@ def save_train_state(d, model, cfg, optimizers: dict, schedulers: dict, epoch: i
     atomic_write_json(d / "state.json", {**info, "epoch": epoch,
                       "sha256": {f: file_hash(d / f, n=64) for f in ("model.safetensors", "model.json", "state.pt")}})
     if prev.exists(): shutil.rmtree(prev)
-
-# %% ../nbs/05b_checkpoint.ipynb #565b5054
-def train_state_status(d) -> tuple[str, str]:
-    """("absent" | "incomplete" | "corrupt" | "ok", detail). Incomplete: no state.json yet (killed before the commit
-    record). Corrupt: state.json present but a file's hash or epoch disagrees with it (disk damage or mixed files)."""
-    d = Path(d)
-    if not d.exists(): return "absent", ""
-    if not (d / "state.json").exists(): return "incomplete", "no state.json (killed before the generation was complete)"
-    try:
-        sj = json.loads((d / "state.json").read_text())
-        bad = [f for f, h in sj["sha256"].items() if not (d / f).exists() or file_hash(d / f, n=64) != h]
-        if bad: return "corrupt", f"{', '.join(bad)} do(es) not match the hashes recorded in state.json"
-        if json.loads((d / "model.json").read_text()).get("epoch") != sj["epoch"]: return "corrupt", "model.json and state.json disagree on the epoch"
-    except (OSError, ValueError, KeyError, TypeError) as e: return "corrupt", f"unreadable state ({type(e).__name__}: {e})"
-    return "ok", ""
-
-# %% ../nbs/05b_checkpoint.ipynb #9a95707a
-def train_state_ok(d) -> bool: return train_state_status(d)[0] == "ok"
 
 # %% ../nbs/05b_checkpoint.ipynb #f87d2a19
 def find_train_state(d) -> Path | None:
