@@ -36,6 +36,8 @@ def rescore(src, out, corpus, cfg) -> list[str]:
         m = json.loads(js.read_text())
         with np.load(js.with_suffix(".npz")) as z: a = {n: z[n] for n in z.files}
         if m.get("tracks"):
+            if any(t.get("asd") is not None for t in m["tracks"]):   # TalkNet's per-frame scores are not stored: rescoring would drop them
+                raise SystemExit(f"{js}: pass 1 ran with an active-speaker scorer; its scores are not stored, so this bench cannot rescore it")
             ts = score_tracks(a["landmarks"], a["face_frame"], a["track_ids"], a["energy"], cfg.stage1)
             if any(t.is_candidate != o["is_candidate"] for t, o in zip(ts, m["tracks"])):
                 redo.append(m["key"]); m, a = analyze_utterance(utts[m["key"]], cfg)
@@ -54,6 +56,8 @@ def main(argv=None):
                     help="one row per item: stage1 overrides separated by ';'")
     a = ap.parse_args(argv)
     corpus, s1 = resolve_path(a.corpus), resolve_path(a.stage1)
+    if any(get_config(a.config, **parse_overrides([r for r in row.split(";") if r.strip()])).stage1.use_asd for row in a.rows):
+        raise SystemExit("a row sets stage1.use_asd: TalkNet's scores come from pass 1, which this bench does not run again")
     print("| settings | pass 1 run again (clips) | final accuracy train / dev / test / all | top rule (all) "
           "| lost / gained vs top rule | speaker off screen left empty |")
     print("|---|---|---|---|---|---|")
