@@ -22,10 +22,10 @@ import numpy as np
 # %% auto #0
 __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_OTHER', 'AFFWILD_UNANNOTATED', 'AFFWILD_TO_MELD',
            'MELD_LEADING_ROLES', 'SWIN_MS_CELEB', 'PRESETS', 'affwild_to_meld', 'DataConfig', 'EncoderConfig',
-           'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'config_to_dict', 'config_from_dict',
-           'save_config', 'load_config', 'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root',
-           'resolve_path', 'portable_path', 'reports_root', 'seed_everything', 'get_device', 'get_logger',
-           'atomic_path', 'atomic_write_bytes', 'atomic_write_text', 'atomic_write_json', 'file_hash', 'evenly_spaced']
+           'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'atomic_path', 'atomic_write_bytes',
+           'atomic_write_text', 'atomic_write_json', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
+           'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path', 'portable_path',
+           'reports_root', 'seed_everything', 'get_device', 'get_logger', 'file_hash', 'evenly_spaced']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -187,6 +187,40 @@ class Config:
     dfer: DFERConfig = field(default_factory=DFERConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+# %% ../nbs/00_core.ipynb #577ab7cd
+@contextmanager
+def atomic_path(path) -> Iterator[Path]:
+    "Yield a temp path beside `path`; on success it is fsynced and renamed onto `path`, on error removed."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd); tmp = Path(tmp)
+    try:
+        yield tmp
+        with open(tmp, "rb") as f: os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00_core.ipynb #48d4ef6b
+def atomic_write_bytes(path, data: bytes) -> Path:
+    with atomic_path(path) as tmp: tmp.write_bytes(data)
+    return Path(path)
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+# %% ../nbs/00_core.ipynb #8c3acd27
+def _json_default(o):
+    if isinstance(o, (np.integer,)): return int(o)
+    if isinstance(o, (np.floating,)): return float(o)
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, Path): return str(o)
+    if is_dataclass(o): return asdict(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+def atomic_write_json(path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default))
 
 # %% ../nbs/00_core.ipynb #9ec8cfcb
 def _build(cls, d: dict, where: str):
@@ -398,42 +432,6 @@ def get_logger(name: str = "facialmmt") -> logging.Logger:
         h = logging.StreamHandler(); h.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
         log.addHandler(h); log.setLevel(logging.INFO)
     return log
-
-# %% ../nbs/00_core.ipynb #577ab7cd
-@contextmanager
-def atomic_path(path) -> Iterator[Path]:
-    "Yield a temp path beside `path`; on success it is fsynced and renamed onto `path`, on error removed."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd); tmp = Path(tmp)
-    try:
-        yield tmp
-        with open(tmp, "rb") as f: os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-# %% ../nbs/00_core.ipynb #48d4ef6b
-def atomic_write_bytes(path, data: bytes) -> Path:
-    with atomic_path(path) as tmp: tmp.write_bytes(data)
-    return Path(path)
-
-# %% ../nbs/00_core.ipynb #d0a8d83e
-def atomic_write_text(path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-# %% ../nbs/00_core.ipynb #5be8fd2f
-def atomic_write_json(path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default))
-
-# %% ../nbs/00_core.ipynb #8c3acd27
-def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return float(o)
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    if is_dataclass(o): return asdict(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 # %% ../nbs/00_core.ipynb #dcd8c0a5
 def file_hash(path, n: int = 16, chunk: int = 1 << 20) -> str:
