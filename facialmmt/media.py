@@ -15,7 +15,7 @@ import numpy as np
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['DataError', 'MediaError', 'ClipInfo', 'probe_clip', 'iter_frames', 'read_frames', 'read_audio', 'write_clip']
+__all__ = ['DataError', 'MediaError', 'write_clip', 'ClipInfo', 'probe_clip', 'iter_frames', 'read_frames', 'read_audio']
 
 # %% ../nbs/00aa_media.ipynb #e612a963
 class DataError(ValueError):
@@ -27,6 +27,70 @@ class DataError(ValueError):
 
 class MediaError(DataError):
     "A clip that cannot be read (missing, empty, corrupt, truncated, or lacking the stream asked for)."
+
+# %% ../nbs/00aa_media.ipynb #cbb8cb11
+def _av():
+    import av
+    return av
+
+# %% ../nbs/00aa_media.ipynb #417e164c
+def _as_frame(f) -> np.ndarray:
+    f = np.asarray(f)
+    if f.dtype != np.uint8:
+        if np.issubdtype(f.dtype, np.floating) and f.max(initial=0) <= 1.0: f = f * 255.0
+        f = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    if f.ndim == 2: f = np.repeat(f[:, :, None], 3, axis=2)
+    if f.ndim != 3 or f.shape[2] not in (3, 4): raise ValueError(f"frame must be HxW, HxWx3 or HxWx4, got shape {f.shape}")
+    return np.ascontiguousarray(f[:, :, :3])
+
+# %% ../nbs/00aa_media.ipynb #5b206f59
+def write_clip(path, frames: Iterable[np.ndarray] | np.ndarray | None, fps: float, audio: np.ndarray | None = None,
+               sr: int = 16000, crf: int = 23, preset: str = "veryfast", pix_fmt: str = "yuv420p",
+               threads: int = 0) -> Path:
+    """Write RGB frames (`[T,H,W,3]` array or iterable of frames) and optional mono audio as h264 + AAC `.mp4`, atomically.
+    `threads=1` is fastest when many clips are written by parallel worker processes (0 = x264 picks)."""
+    av = _av(); path = Path(path)
+    if frames is None and audio is None: raise ValueError(f"{path}: nothing to write (no frames and no audio)")
+    rate = Fraction(fps).limit_denominator(1001)
+    it = iter(frames) if frames is not None else iter(())
+    first = next(it, None)
+    if frames is not None and first is None: raise ValueError(f"{path}: no frames to write")
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), "w", format="mp4") as c:
+            vs = None
+            if first is not None:
+                f0 = _as_frame(first); H, W = f0.shape[:2]
+                even = pix_fmt.startswith(("yuv420", "nv12"))
+                pw, ph = (W + (W & 1), H + (H & 1)) if even else (W, H)
+                vs = c.add_stream("libx264", rate=rate)
+                vs.width, vs.height, vs.pix_fmt = pw, ph, pix_fmt
+                vs.options = {"crf": str(int(crf)), "preset": preset}
+                if threads: vs.codec_context.thread_count = int(threads)
+            if audio is not None:
+                a = np.asarray(audio)
+                if a.ndim == 2: a = a.mean(axis=0 if a.shape[0] < a.shape[1] else 1)
+                if np.issubdtype(a.dtype, np.integer): a = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
+                a = np.clip(np.nan_to_num(a.astype(np.float32)), -1.0, 1.0)
+                aus = c.add_stream("aac", rate=int(sr)); aus.layout = "mono"
+            if vs is not None:
+                def _emit(f, i):
+                    f = _as_frame(f)
+                    if f.shape[:2] != (H, W): raise ValueError(f"{path}: frame {i} is {f.shape[:2]}, expected {(H, W)}")
+                    if (pw, ph) != (W, H): f = np.pad(f, ((0, ph - H), (0, pw - W), (0, 0)), mode="edge")
+                    if pix_fmt == "gray":     # limited-range luma, as h264 decoders read an unflagged stream
+                        y = f.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+                        vf = av.VideoFrame.from_ndarray(np.rint(16 + y * (219 / 255)).astype(np.uint8), format="gray")
+                    else: vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+                    vf.pts = i
+                    for pk in vs.encode(vf): c.mux(pk)
+                _emit(first, 0)
+                for i, f in enumerate(it, 1): _emit(f, i)
+                for pk in vs.encode(): c.mux(pk)
+            if audio is not None and len(a):
+                af = av.AudioFrame.from_ndarray(a[None, :], format="flt", layout="mono"); af.sample_rate = int(sr); af.pts = 0
+                for pk in aus.encode(af): c.mux(pk)
+                for pk in aus.encode(): c.mux(pk)
+    return path
 
 # %% ../nbs/00aa_media.ipynb #3ee207be
 @dataclass
@@ -40,11 +104,6 @@ class ClipInfo:
     has_video: bool
     has_audio: bool
     sample_rate: int = 0   # native audio rate (0 when there is no audio)
-
-# %% ../nbs/00aa_media.ipynb #cbb8cb11
-def _av():
-    import av
-    return av
 
 # %% ../nbs/00aa_media.ipynb #eb3dacc2
 def _check_file(path) -> Path:
@@ -177,62 +236,3 @@ def read_audio(path, sr: int = 16000) -> np.ndarray:
         d = _stream_seconds(s)
         if d: x = x[: int(round(d * sr))]
     return np.clip(x, -1.0, 1.0)
-
-# %% ../nbs/00aa_media.ipynb #417e164c
-def _as_frame(f) -> np.ndarray:
-    f = np.asarray(f)
-    if f.dtype != np.uint8:
-        if np.issubdtype(f.dtype, np.floating) and f.max(initial=0) <= 1.0: f = f * 255.0
-        f = np.clip(np.rint(f), 0, 255).astype(np.uint8)
-    if f.ndim == 2: f = np.repeat(f[:, :, None], 3, axis=2)
-    if f.ndim != 3 or f.shape[2] not in (3, 4): raise ValueError(f"frame must be HxW, HxWx3 or HxWx4, got shape {f.shape}")
-    return np.ascontiguousarray(f[:, :, :3])
-
-# %% ../nbs/00aa_media.ipynb #5b206f59
-def write_clip(path, frames: Iterable[np.ndarray] | np.ndarray | None, fps: float, audio: np.ndarray | None = None,
-               sr: int = 16000, crf: int = 23, preset: str = "veryfast", pix_fmt: str = "yuv420p",
-               threads: int = 0) -> Path:
-    """Write RGB frames (`[T,H,W,3]` array or iterable of frames) and optional mono audio as h264 + AAC `.mp4`, atomically.
-    `threads=1` is fastest when many clips are written by parallel worker processes (0 = x264 picks)."""
-    av = _av(); path = Path(path)
-    if frames is None and audio is None: raise ValueError(f"{path}: nothing to write (no frames and no audio)")
-    rate = Fraction(fps).limit_denominator(1001)
-    it = iter(frames) if frames is not None else iter(())
-    first = next(it, None)
-    if frames is not None and first is None: raise ValueError(f"{path}: no frames to write")
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), "w", format="mp4") as c:
-            vs = None
-            if first is not None:
-                f0 = _as_frame(first); H, W = f0.shape[:2]
-                even = pix_fmt.startswith(("yuv420", "nv12"))
-                pw, ph = (W + (W & 1), H + (H & 1)) if even else (W, H)
-                vs = c.add_stream("libx264", rate=rate)
-                vs.width, vs.height, vs.pix_fmt = pw, ph, pix_fmt
-                vs.options = {"crf": str(int(crf)), "preset": preset}
-                if threads: vs.codec_context.thread_count = int(threads)
-            if audio is not None:
-                a = np.asarray(audio)
-                if a.ndim == 2: a = a.mean(axis=0 if a.shape[0] < a.shape[1] else 1)
-                if np.issubdtype(a.dtype, np.integer): a = a.astype(np.float32) / float(np.iinfo(a.dtype).max)
-                a = np.clip(np.nan_to_num(a.astype(np.float32)), -1.0, 1.0)
-                aus = c.add_stream("aac", rate=int(sr)); aus.layout = "mono"
-            if vs is not None:
-                def _emit(f, i):
-                    f = _as_frame(f)
-                    if f.shape[:2] != (H, W): raise ValueError(f"{path}: frame {i} is {f.shape[:2]}, expected {(H, W)}")
-                    if (pw, ph) != (W, H): f = np.pad(f, ((0, ph - H), (0, pw - W), (0, 0)), mode="edge")
-                    if pix_fmt == "gray":     # limited-range luma, as h264 decoders read an unflagged stream
-                        y = f.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-                        vf = av.VideoFrame.from_ndarray(np.rint(16 + y * (219 / 255)).astype(np.uint8), format="gray")
-                    else: vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-                    vf.pts = i
-                    for pk in vs.encode(vf): c.mux(pk)
-                _emit(first, 0)
-                for i, f in enumerate(it, 1): _emit(f, i)
-                for pk in vs.encode(): c.mux(pk)
-            if audio is not None and len(a):
-                af = av.AudioFrame.from_ndarray(a[None, :], format="flt", layout="mono"); af.sample_rate = int(sr); af.pts = 0
-                for pk in aus.encode(af): c.mux(pk)
-                for pk in aus.encode(): c.mux(pk)
-    return path
