@@ -259,19 +259,6 @@ class FaceSequence:
     n_dropped: int = 0                 # frames labelled -1 (unannotated) or 7 (Other)
     def __len__(self) -> int: return len(self.frame_paths)
 
-# %% ../nbs/00a_data.ipynb #dbde53cd
-def find_affwild(root) -> dict[str, Path]:
-    "split ('train', 'val') -> annotation folder holding one `<video>.txt` per video."
-    r = resolve_path(root)
-    if not r.is_dir(): raise DataError(f"Aff-Wild2 root folder not found; {_AFFWILD_HELP}", r)
-    cands = [d for _, d in _walk(r, 4) if _is_expr_dir(d)]
-    if not cands: raise DataError("no expression annotation folder (one holding Train_Set/ or Validation_Set/ with one "
-                                  f"integer label per line in its .txt files) found (searched 4 folder levels); {_AFFWILD_HELP}", r)
-    cands.sort(key=lambda d: ("used_facialmmt" not in d.name.lower(), len(d.parts), str(d)))
-    if len(cands) > 1:
-        get_logger().warning(f"{r}: several expression annotation folders {[str(c.relative_to(r)) for c in cands]}; using {cands[0].relative_to(r)}")
-    return {s: cands[0] / n for s, n in AFFWILD_SPLITS.items() if _has_txt(cands[0] / n)}
-
 # %% ../nbs/00a_data.ipynb #babaeb32
 def _has_txt(d: Path) -> bool:
     try: return d.is_dir() and any(e.name.endswith(".txt") for e in os.scandir(d))
@@ -289,6 +276,19 @@ def _is_expr_dir(d: Path) -> bool:
         data = [x for x in data if x]
         return all("," not in x and " " not in x for x in data)      # AU / VA files: comma-separated values per line
     return False
+
+# %% ../nbs/00a_data.ipynb #dbde53cd
+def find_affwild(root) -> dict[str, Path]:
+    "split ('train', 'val') -> annotation folder holding one `<video>.txt` per video."
+    r = resolve_path(root)
+    if not r.is_dir(): raise DataError(f"Aff-Wild2 root folder not found; {_AFFWILD_HELP}", r)
+    cands = [d for _, d in _walk(r, 4) if _is_expr_dir(d)]
+    if not cands: raise DataError("no expression annotation folder (one holding Train_Set/ or Validation_Set/ with one "
+                                  f"integer label per line in its .txt files) found (searched 4 folder levels); {_AFFWILD_HELP}", r)
+    cands.sort(key=lambda d: ("used_facialmmt" not in d.name.lower(), len(d.parts), str(d)))
+    if len(cands) > 1:
+        get_logger().warning(f"{r}: several expression annotation folders {[str(c.relative_to(r)) for c in cands]}; using {cands[0].relative_to(r)}")
+    return {s: cands[0] / n for s, n in AFFWILD_SPLITS.items() if _has_txt(cands[0] / n)}
 
 # %% ../nbs/00a_data.ipynb #ad7b1207
 def find_affwild_images(root) -> Path:
