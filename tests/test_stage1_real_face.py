@@ -1,11 +1,13 @@
-"""Stage 1 on a real face (issue 14: build real-looking faces and out-of-sync movers into the tests).
+"""Stage 1 on real faces (issue 14: build real-looking faces and out-of-sync movers into the tests).
 
 `facialmmt.synth_real` makes Grace Hopper's portrait (public domain, matplotlib's sample data) talk beside a
-SynMELD-rendered head that moves its mouth as much, out of sync with the speech (half a clip late, or echoing it a
-fraction of a second late); either one is the speaker, and the speaker is hidden in two frames, so the mover has the
-larger track. Stage 1 (pass 1: detection, landmarks, tracks, rules; pass 2: clustering, matching) must keep the
-speaker's face sequence: with no library (the rules decide), with a library of both people (the library decides), and
-leave it empty when the speaker is off screen.
+SynMELD-rendered head, or beside Eileen Collins' portrait (public domain, scikit-image's sample data), that moves its
+mouth as much, out of sync with the speech (half a clip late, or echoing it a fraction of a second late); either one
+is the speaker, and the speaker is hidden in two frames, so the mover has the larger track. Stage 1 (pass 1:
+detection, landmarks, tracks, rules; pass 2: clustering, matching) must keep the speaker's face sequence: with no
+library (the rules decide), with a library of both people (the library decides), and leave it empty when the speaker
+is off screen. With two real people and a cut between them, the identity threshold alone must join the speaker's two
+shots and keep the other woman out.
 """
 from types import SimpleNamespace
 
@@ -17,7 +19,8 @@ from facialmmt.faces import FaceAnalyzer
 from facialmmt.matching import FaceLibrary
 from facialmmt.stage1 import analyze_frames, finish_utterance
 from facialmmt.synth_heads import make_cast, render_head
-from facialmmt.synth_real import HEAD_XY, REAL_CLIP_SIZE, grace_hopper, paste_sprite, real_face_clip, track_sides
+from facialmmt.synth_real import (HEAD_XY, REAL_CLIP_SIZE, eileen_collins, grace_hopper, paste_sprite, real_face_clip,
+                                  track_sides)
 from facialmmt.synth_voice import SR
 
 W, H = REAL_CLIP_SIZE
@@ -31,6 +34,15 @@ def analyzer():
 def clip(analyzer, photo_speaks: bool, seed: int, mover_lag=None):
     c = real_face_clip(photo_speaks, seed, analyzer=analyzer, mover_lag=mover_lag)
     return c["frames"], c["times"], c["audio"], c["head"]
+
+
+def run_clip(c, analyzer, speaker="Nobody", library=None, cfg=None):
+    "Stage 1 on a `real_face_clip` dict; the contract and which side each track is on."
+    cfg = cfg or get_config("cpu")
+    utt = SimpleNamespace(key="test/dia0_utt0", split="test", speaker=speaker, clip=None)
+    meta, arrays = analyze_frames(utt, c["frames"], c["times"], c["audio"], SR, cfg, analyzer=analyzer)
+    contract, _ = finish_utterance(utt, meta, arrays, cfg, library)
+    return meta, contract, track_sides(arrays, right=c["sides"][1])
 
 
 def run_stage1(frames, times, audio, analyzer, speaker="Nobody", library=None):
@@ -96,3 +108,48 @@ def test_speaker_off_screen_real_face_left_empty(analyzer, library):
     frames = frames.copy(); frames[:, :, W // 2:] = 96                          # the rendered speaker leaves the frame
     meta, contract, out, side = run_stage1(frames, times, audio, analyzer, speaker="Nora", library=library)
     assert set(side.values()) == {"photo"} and contract["n_faces"]["final"] == 0, contract
+
+
+# two real people side by side: the rules must still pick the speaker, and her two tracks (split where she is
+# hidden) join into one cluster
+@pytest.mark.parametrize("photo_speaks,seed,mover_lag", [(True, 0, None), (False, 1, None), (True, 3, 0.17), (False, 4, 0.34)])
+def test_two_real_people_side_by_side(analyzer, photo_speaks, seed, mover_lag):
+    c = real_face_clip(photo_speaks, seed, analyzer=analyzer, mover_lag=mover_lag, other="collins")
+    meta, contract, side = run_clip(c, analyzer)
+    assert sorted(set(side.values())) == ["collins", "photo"], side
+    assert chosen_side(contract, side) == {c["speaker_side"]}, contract
+    assert contract["n_faces"]["final"] == c["speaker_frames"] == len(c["frames"]) - 2, contract
+
+
+# a cut: the speaker, the other woman reacting (mouth out of sync), the speaker again. No two faces share a frame and
+# no tracker joins across a cut, so only the identity threshold decides: the speaker's two shots must form one cluster
+# and the other woman another. dlib puts the two women at cosine ~0.88 (track means), each woman's shots at ~0.99;
+# with knn_min_sim = 0.85 every one of these four clips merges the other woman into the speaker's sequence (checked)
+@pytest.mark.parametrize("photo_speaks,seed", [(True, 0), (True, 2), (False, 2), (False, 3)])
+def test_cut_between_two_real_people(analyzer, photo_speaks, seed):
+    c = real_face_clip(photo_speaks, seed, analyzer=analyzer, other="collins", cut=8)
+    meta, contract, side = run_clip(c, analyzer)
+    assert sorted(side.values()) == sorted([c["speaker_side"]] * 2 + [c["sides"][1] if photo_speaks else "photo"]), side
+    clusters = {cd["track_id"]: cd["cluster"] for cd in contract["candidates"]}
+    spk = {clusters[t] for t in clusters if side[t] == c["speaker_side"]}
+    other = {clusters[t] for t in clusters if side[t] != c["speaker_side"]}
+    assert len(spk) == 1 and other and spk.isdisjoint(other), (clusters, side)
+    assert chosen_side(contract, side) == {c["speaker_side"]} and contract["n_faces"]["final"] == c["speaker_frames"] == 16
+
+
+@pytest.fixture(scope="module")
+def library_two_women(analyzer):
+    "A library of the two real women from other pictures of them: each photo mirrored."
+    emb, crops = {}, {}
+    for name, img in (("Grace", grace_hopper(H)), ("Eileen", eileen_collins(H))):
+        mirror = np.ascontiguousarray(img[:, ::-1]); f = analyzer.detect(mirror)[0]
+        emb[name], crops[name] = analyzer.identity(mirror, [f]), analyzer.align(mirror, f)[None]
+    return FaceLibrary(["Grace", "Eileen"], emb, crops, {"Grace": ["mirror"], "Eileen": ["mirror"]})
+
+
+def test_library_of_two_real_people_decides_across_a_cut(analyzer, library_two_women):
+    for photo_speaks, speaker in ((True, "Grace"), (False, "Eileen")):
+        c = real_face_clip(photo_speaks, 2, analyzer=analyzer, other="collins", cut=8)
+        meta, contract, side = run_clip(c, analyzer, speaker=speaker, library=library_two_women)
+        assert contract["decided_by"].startswith("library"), contract
+        assert chosen_side(contract, side) == {c["speaker_side"]} and contract["n_faces"]["final"] == 16, contract
