@@ -2,8 +2,9 @@
 SynMELD-rendered head (or, `--other collins`, beside Eileen Collins' portrait) that moves its mouth out of sync (or
 the other way round), through stage 1's pass 1 and pass 2 with no library, so the rules and the final choice decide.
 `--cut N`: the camera cuts between the two every N frames instead of showing both (the speaker is then two tracks
-that only the identity threshold can join, and the other person a track it must keep apart). Counts, per condition, the clips whose top rule track and
-whose final sequence are the speaker's, and the clips the final step lost or gained against the rules.
+that only the identity threshold can join, and the other person a track it must keep apart). Counts, per condition,
+the clips whose top rule track and whose final sequence are the speaker's, whose final sequence holds every face of
+the speaker, and the clips the final step lost or gained against the rules.
 
 Conditions: the mover's movement relative to the speaker's (`--gains`: 1 = as much, 1.5 = a laugh), the photo's
 widest mouth opening in pixels (`--gaps`: 16 = clear speech, 8 = a speaker who hardly opens the mouth), and how late
@@ -34,8 +35,9 @@ def one_clip(photo_speaks: bool, seed: int, gain: float, gap: float, cfg, fa, la
     contract, _ = finish_utterance(utt, meta, arrays, cfg, None)
     chosen = {side[t["track_id"]] for t in contract.get("candidates", []) if t.get("cluster") == contract.get("chosen_cluster")}
     return dict(seed=seed, speaker=c["speaker_side"], status=meta["status"], top_rule=side.get(top["track_id"]) if top else None,
-                final=sorted(chosen), whole=contract.get("n_faces", {}).get("final") == c["speaker_frames"], rules={f'T{t["track_id"]} {side[t["track_id"]]}': {k: round(t[k], 3) for k in ("rule_score", "open_close", "movement", "av_sync")}
-                                          for t in meta["tracks"]})
+                final=sorted(chosen), whole=contract.get("n_faces", {}).get("final") == c["speaker_frames"],
+                rules={f'T{t["track_id"]} {side[t["track_id"]]}': {k: round(t[k], 3) for k in ("rule_score", "open_close", "movement", "av_sync")}
+                       for t in meta["tracks"]})
 
 
 def main(argv=None):
