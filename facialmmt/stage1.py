@@ -363,6 +363,17 @@ def run_jobs(fn, items: list, args: tuple, workers: int, scheduler, desc: str, p
     finally: bar.close()
     return res
 
+# %% ../nbs/03a_stage1.ipynb #b4a8081d
+def _library_entries(train_utts, cache: Path, roles: Sequence[str]):
+    "`library_entry` of every leading-role training utterance, read from the pass-1 cache (the npz only when it has one)."
+    for u in train_utts:
+        if u.speaker not in roles: continue
+        npz, js = stage1_paths(cache, u.key)
+        m = read_json(js)
+        if not m or only_candidate(m) is None: continue
+        with np.load(npz) as z: yield library_entry(u.speaker, u.key, m, z)
+
+
 # %% ../nbs/03a_stage1.ipynb #7c95ec4e
 def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] = ("train", "dev", "test"), workers: int | None = None,
                scheduler: str | None = None, limit: int | None = None, library_dir=None, progress: bool = True,
@@ -443,17 +454,6 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     summary["statuses"] = dict(st); summary["config_hash"] = ch; summary["dlib"] = dlib_build()   # which build embedded the faces
     atomic_write_json(out / "stage1_summary.json", summary)
     return summary
-
-# %% ../nbs/03a_stage1.ipynb #b4a8081d
-def _library_entries(train_utts, cache: Path, roles: Sequence[str]):
-    "`library_entry` of every leading-role training utterance, read from the pass-1 cache (the npz only when it has one)."
-    for u in train_utts:
-        if u.speaker not in roles: continue
-        npz, js = stage1_paths(cache, u.key)
-        m = read_json(js)
-        if not m or only_candidate(m) is None: continue
-        with np.load(npz) as z: yield library_entry(u.speaker, u.key, m, z)
-
 
 # %% ../nbs/03a_stage1.ipynb #cf4fa6b3
 def extract_main(argv: list[str] | None = None) -> int:
