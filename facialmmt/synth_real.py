@@ -20,13 +20,17 @@ __all__ = ['REAL_CLIP_SIZE', 'PHOTO_X', 'HEAD_XY', 'OTHER_X', 'RIGHT_PEOPLE', 'g
            'speech_envelope', 'paste_sprite', 'real_face_clip', 'track_sides']
 
 # %% ../nbs/00be_synth_real.ipynb #bb1ed09b
+def _rgb_at_height(img_bgr: np.ndarray, height: int) -> np.ndarray:
+    "A BGR photo (as cv2 reads it) as RGB uint8, resized to `height` (aspect kept)."
+    h, w = img_bgr.shape[:2]
+    return cv2.cvtColor(cv2.resize(img_bgr, (round(w * height / h), height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+
 def grace_hopper(height: int = 360) -> np.ndarray:
     "Grace Hopper's portrait (matplotlib's sample data) as RGB uint8, resized to `height` (aspect kept)."
     import matplotlib.cbook
     img = cv2.imread(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     if img is None: raise FileNotFoundError("matplotlib's sample data lacks grace_hopper.jpg (reinstall matplotlib)")
-    h, w = img.shape[:2]
-    return cv2.cvtColor(cv2.resize(img, (round(w * height / h), height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    return _rgb_at_height(img, height)
 
 # %% ../nbs/00be_synth_real.ipynb #10341e0d
 def eileen_collins(height: int = 360) -> np.ndarray:
@@ -37,9 +41,7 @@ def eileen_collins(height: int = 360) -> np.ndarray:
     p = Path(spec.submodule_search_locations[0]) / "data" / "astronaut.png"
     img = cv2.imread(str(p))
     if img is None: raise FileNotFoundError(f"{p}: scikit-image's sample photo is missing (reinstall scikit-image)")
-    img = img[30:330, 115:365]                     # rows, columns of the 512 x 512 photo: her head and shoulders
-    h, w = img.shape[:2]
-    return cv2.cvtColor(cv2.resize(img, (round(w * height / h), height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    return _rgb_at_height(img[30:330, 115:365], height)   # rows, columns of the 512 x 512 photo: her head and shoulders
 
 # %% ../nbs/00be_synth_real.ipynb #3b5e1c1d
 def talking_photo(img: np.ndarray, landmarks: np.ndarray):

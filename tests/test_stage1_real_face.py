@@ -36,21 +36,17 @@ def clip(analyzer, photo_speaks: bool, seed: int, mover_lag=None):
     return c["frames"], c["times"], c["audio"], c["head"]
 
 
-def run_clip(c, analyzer, speaker="Nobody", library=None, cfg=None):
-    "Stage 1 on a `real_face_clip` dict; the contract and which side each track is on."
-    cfg = cfg or get_config("cpu")
+def run_clip(c, analyzer, speaker="Nobody", library=None):
+    "Stage 1 (both passes, `cpu` config) on a `real_face_clip` dict: pass-1 meta, contract, arrays, each track's side."
+    cfg = get_config("cpu")
     utt = SimpleNamespace(key="test/dia0_utt0", split="test", speaker=speaker, clip=None)
     meta, arrays = analyze_frames(utt, c["frames"], c["times"], c["audio"], SR, cfg, analyzer=analyzer)
-    contract, _ = finish_utterance(utt, meta, arrays, cfg, library)
-    return meta, contract, track_sides(arrays, right=c["sides"][1])
+    contract, out = finish_utterance(utt, meta, arrays, cfg, library)
+    return meta, contract, out, track_sides(arrays, right=c.get("sides", ("photo", "head"))[1])
 
 
 def run_stage1(frames, times, audio, analyzer, speaker="Nobody", library=None):
-    cfg = get_config("cpu")
-    utt = SimpleNamespace(key="test/dia0_utt0", split="test", speaker=speaker, clip=None)
-    meta, arrays = analyze_frames(utt, frames, times, audio, SR, cfg, analyzer=analyzer)
-    contract, out = finish_utterance(utt, meta, arrays, cfg, library)
-    return meta, contract, out, track_sides(arrays)
+    return run_clip(dict(frames=frames, times=times, audio=audio), analyzer, speaker, library)
 
 
 def chosen_side(contract, side):
@@ -115,7 +111,7 @@ def test_speaker_off_screen_real_face_left_empty(analyzer, library):
 @pytest.mark.parametrize("photo_speaks,seed,mover_lag", [(True, 0, None), (False, 1, None), (True, 3, 0.17), (False, 4, 0.34)])
 def test_two_real_people_side_by_side(analyzer, photo_speaks, seed, mover_lag):
     c = real_face_clip(photo_speaks, seed, analyzer=analyzer, mover_lag=mover_lag, other="collins")
-    meta, contract, side = run_clip(c, analyzer)
+    meta, contract, _, side = run_clip(c, analyzer)
     assert sorted(set(side.values())) == ["collins", "photo"], side
     assert chosen_side(contract, side) == {c["speaker_side"]}, contract
     assert contract["n_faces"]["final"] == c["speaker_frames"] == len(c["frames"]) - 2, contract
@@ -128,7 +124,7 @@ def test_two_real_people_side_by_side(analyzer, photo_speaks, seed, mover_lag):
 @pytest.mark.parametrize("photo_speaks,seed", [(True, 0), (True, 2), (False, 2), (False, 3)])
 def test_cut_between_two_real_people(analyzer, photo_speaks, seed):
     c = real_face_clip(photo_speaks, seed, analyzer=analyzer, other="collins", cut=8)
-    meta, contract, side = run_clip(c, analyzer)
+    meta, contract, _, side = run_clip(c, analyzer)
     assert sorted(side.values()) == sorted([c["speaker_side"]] * 2 + [c["sides"][1] if photo_speaks else "photo"]), side
     clusters = {cd["track_id"]: cd["cluster"] for cd in contract["candidates"]}
     spk = {clusters[t] for t in clusters if side[t] == c["speaker_side"]}
@@ -150,6 +146,6 @@ def library_two_women(analyzer):
 def test_library_of_two_real_people_decides_across_a_cut(analyzer, library_two_women):
     for photo_speaks, speaker in ((True, "Grace"), (False, "Eileen")):
         c = real_face_clip(photo_speaks, 2, analyzer=analyzer, other="collins", cut=8)
-        meta, contract, side = run_clip(c, analyzer, speaker=speaker, library=library_two_women)
+        meta, contract, _, side = run_clip(c, analyzer, speaker=speaker, library=library_two_women)
         assert contract["decided_by"].startswith("library"), contract
         assert chosen_side(contract, side) == {c["speaker_side"]} and contract["n_faces"]["final"] == 16, contract
