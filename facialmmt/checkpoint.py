@@ -25,8 +25,8 @@ from .mario import MARIO, ModelDims
 # %% auto #0
 __all__ = ['ARCH_FIELDS', 'arch_config', 'config_diff', 'build_model', 'save_checkpoint', 'read_checkpoint_meta',
            'load_checkpoint', 'train_state_status', 'train_state_ok', 'save_train_state', 'find_train_state',
-           'load_train_state', 'corpus_fingerprint', 'stage1_fingerprint', 'shared_inputs', 'run_inputs', 'seed_state',
-           'read_local_run', 'begin_local_run', 'end_local_run']
+           'load_train_state', 'corpus_fingerprint', 'stage1_fingerprint', 'shared_inputs', 'run_inputs',
+           'read_local_run', 'begin_local_run', 'end_local_run', 'seed_state']
 
 # %% ../nbs/05b_checkpoint.ipynb #556dcac8
 ARCH_FIELDS = {"model": None,
@@ -224,19 +224,6 @@ def run_inputs(cfg: Config, corpus, stage1_dir, shared: dict | None = None) -> d
 # %% ../nbs/05b_checkpoint.ipynb #0fa43ac5
 def _local_run(seed_dir) -> Path: return Path(seed_dir) / "ckpt" / "local_run.json"
 
-# %% ../nbs/05b_checkpoint.ipynb #fc02d3ac
-def seed_state(seed_dir, inputs: dict) -> str:
-    """`finished` (reuse it), `interrupted` (resume it), `stale` (another run's leftovers: clear them) or `new`, per the
-    rules above. `inputs` is `run_inputs(...)` for this seed's config."""
-    seed_dir = Path(seed_dir)
-    rec = read_local_run(seed_dir)
-    if rec is None: return "stale" if (seed_dir / "ckpt").exists() else "new"
-    if rec.get("inputs") != inputs: return "stale"
-    mj, best = seed_dir / "metrics.json", seed_dir / "ckpt" / "best" / "model.json"
-    if rec.get("metrics_sha256") and mj.exists() and best.exists() and file_hash(mj, 64) == rec["metrics_sha256"]:
-        return "finished"
-    return "interrupted"
-
 # %% ../nbs/05b_checkpoint.ipynb #f0c6af06
 def read_local_run(seed_dir) -> dict | None:
     try: return json.loads(_local_run(seed_dir).read_text())
@@ -253,3 +240,16 @@ def end_local_run(seed_dir) -> None:
     rec = read_local_run(seed_dir) or {}
     rec.update(metrics_sha256=file_hash(Path(seed_dir) / "metrics.json", 64), ended=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     atomic_write_json(_local_run(seed_dir), rec)
+
+# %% ../nbs/05b_checkpoint.ipynb #fc02d3ac
+def seed_state(seed_dir, inputs: dict) -> str:
+    """`finished` (reuse it), `interrupted` (resume it), `stale` (another run's leftovers: clear them) or `new`, per the
+    rules above. `inputs` is `run_inputs(...)` for this seed's config."""
+    seed_dir = Path(seed_dir)
+    rec = read_local_run(seed_dir)
+    if rec is None: return "stale" if (seed_dir / "ckpt").exists() else "new"
+    if rec.get("inputs") != inputs: return "stale"
+    mj, best = seed_dir / "metrics.json", seed_dir / "ckpt" / "best" / "model.json"
+    if rec.get("metrics_sha256") and mj.exists() and best.exists() and file_hash(mj, 64) == rec["metrics_sha256"]:
+        return "finished"
+    return "interrupted"
