@@ -149,3 +149,29 @@ def test_library_of_two_real_people_decides_across_a_cut(analyzer, library_two_w
         meta, contract, _, side = run_clip(c, analyzer, speaker=speaker, library=library_two_women)
         assert contract["decided_by"].startswith("library"), contract
         assert chosen_side(contract, side) == {c["speaker_side"]} and contract["n_faces"]["final"] == 16, contract
+
+
+def test_bench_real_identities_on_two_real_women(tmp_path, capsys, monkeypatch):
+    """bench/bench_real_identities.py (a user's labelled photos, read as a face library) on the two portraits that ship
+    offline, each also mirrored and darkened: one woman's two images above stage 1's 0.91, the two women below it."""
+    import importlib.util as iu
+    from pathlib import Path
+
+    import cv2
+    bench = Path(__file__).parents[1] / "bench"
+    monkeypatch.syspath_prepend(str(bench))                 # the script imports bench/_common.py
+    spec = iu.spec_from_file_location("bri", bench / "bench_real_identities.py")
+    bri = iu.module_from_spec(spec); spec.loader.exec_module(bri)
+    for name, img in (("Hopper", grace_hopper(360)), ("Collins", eileen_collins(360))):
+        (tmp_path / name).mkdir()
+        other = np.clip(img[:, ::-1].astype(np.float32) * 0.7, 0, 255).astype(np.uint8)   # mirrored, darker
+        for f, im in (("a.jpg", img), ("b.png", other)):
+            cv2.imwrite(str(tmp_path / name / f), cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2BGR))
+    from facialmmt.matching import load_library_dir
+    same, diff, named = bri.pair_cosines(load_library_dir(tmp_path, FaceAnalyzer(frame_model="thumb")).embeddings)
+    assert len(same) == 2 and len(diff) == 4 and [(p, q) for p, q, _ in named] == [("Collins", "Hopper")]
+    assert same.min() > 0.91 > diff.max()
+    bri.main(["--faces", str(tmp_path), "--thresholds", "0.91"])
+    out = capsys.readouterr().out
+    assert "2 people, 4 photos" in out and "2 same-person pairs" in out and "4 different-person pairs" in out
+    assert "threshold 0.910: same-person pairs below it (split) 0.000 (0 of 2); different-person pairs at or above it (merged) 0.000 (0 of 4)" in out
