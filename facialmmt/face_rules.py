@@ -5,6 +5,7 @@
 # %% ../nbs/01_face_rules.ipynb #ac07720b
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from .core import Stage1Config, evenly_spaced
 # %% auto #0
 __all__ = ['INNER_LIP', 'OUTER_LIP', 'LIPS', 'INNER_CORNERS', 'INNER_PAIRS', 'LEFT_EYE', 'RIGHT_EYE', 'SCORERS', 'face_scale',
            'mouth_gap', 'mouth_width', 'open_close_count', 'mouth_movement', 'frame_energy', 'voice_activity', 'corr',
-           'av_sync', 'box_iou', 'link_tracks', 'SpeakerScorer', 'register_scorer', 'get_scorer', 'TrackScore',
-           'score_tracks', 'fuse_scores', 'ClipFaces', 'analyze_clip', 'plot_tracks']
+           'av_sync', 'box_iou', 'min_cost_assignment', 'link_tracks', 'SpeakerScorer', 'register_scorer', 'get_scorer',
+           'TrackScore', 'score_tracks', 'fuse_scores', 'ClipFaces', 'analyze_clip', 'plot_tracks']
 
 # %% ../nbs/01_face_rules.ipynb #5983fbc4
 INNER_LIP = tuple(range(60, 68))
@@ -141,12 +142,29 @@ def box_iou(a, b) -> np.ndarray:
     union = area(a)[:, None] + area(b)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
+# %% ../nbs/01_face_rules.ipynb #ff1e7d8a
+def min_cost_assignment(cost, max_enumerate: int = 720) -> tuple[np.ndarray, np.ndarray]:
+    "(rows, cols) of a minimum-cost one-to-one assignment of the [n, m] `cost`, as `scipy.optimize.linear_sum_assignment`."
+    C = np.asarray(cost, dtype=np.float64)
+    n, m = C.shape
+    flip = n > m
+    if flip: C, n, m = C.T, m, n                      # rows <= columns
+    if n == 0: return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if math.perm(m, n) > max_enumerate:
+        from scipy.optimize import linear_sum_assignment
+        r, c = linear_sum_assignment(C)
+    else:
+        P = np.array(list(itertools.permutations(range(m), n)), dtype=np.int64)
+        r, c = np.arange(n), P[np.argmin(C[np.arange(n), P].sum(1))]
+    if flip: r, c = c, r
+    o = np.argsort(r)
+    return r[o].astype(np.int64), c[o].astype(np.int64)
+
 # %% ../nbs/01_face_rules.ipynb #088af649
 def link_tracks(frame_idx, boxes, embeddings=None, iou_thr: float = 0.3, id_sim: float = 0.9, max_gap: int = 2) -> np.ndarray:
     """Track id of each detection. `frame_idx` [N] (sampled-frame index of each detection), `boxes` [N,4],
     optional unit-norm `embeddings` [N,D]. A detection joins a live track when IoU >= iou_thr or (with embeddings)
     cosine >= id_sim; ties are resolved by one optimal assignment per frame."""
-    from scipy.optimize import linear_sum_assignment
     fi = np.asarray(frame_idx, dtype=np.int64); boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     N = len(fi); tid = np.full(N, -1, dtype=np.int64)
     if N == 0: return tid
@@ -162,7 +180,7 @@ def link_tracks(frame_idx, boxes, embeddings=None, iou_thr: float = 0.3, id_sim:
                 sim = np.stack([tracks[t]["emb"] for t in live]) @ emb[det].T
                 ok |= sim >= id_sim; score = score + np.clip(sim, 0, 1)
             cost = np.where(ok, -score, 1e6)
-            r, c = linear_sum_assignment(cost)
+            r, c = min_cost_assignment(cost)
             for i, j in zip(r, c):
                 if ok[i, j]:
                     t = live[i]; tid[det[j]] = t

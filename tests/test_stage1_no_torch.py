@@ -38,3 +38,13 @@ def test_face_analyzer_runs_without_torch():
             "assert fa.frame_features(fa.align(fr, f[0])[None]).shape == (1, 256) and largest_face_crop(fa, fr).shape == (112, 112, 3)\n"
             "print('torch' in sys.modules)")
     assert _run(code) == "False"
+
+
+def test_tracking_runs_without_scipy_optimize():
+    "Linking a clip's detections into tracks leaves scipy.optimize unimported (50 MiB a stage-1 worker, issue 16)."
+    code = ("import sys, numpy as np\n"
+            "from facialmmt.face_rules import link_tracks\n"
+            "fi = np.repeat(np.arange(6), 3); bx = np.tile([[0, 0, 100, 100], [300, 0, 400, 100], [600, 0, 700, 100]], (6, 1))\n"
+            "assert len(set(link_tracks(fi, bx + fi[:, None]).tolist())) == 3\n"
+            "print('scipy.optimize' in sys.modules or 'torch' in sys.modules)")
+    assert _run(code) == "False"
