@@ -20,7 +20,8 @@ requirements = [
     "infomap>=2.16",               # add_links takes one [E, 3] numpy array (verified with 2.16; 5 M Python tuples took 12.5 s)
     "faiss-cpu",                   # approximate kNN (IVF) for clustering >= 20k faces: exact kNN is quadratic (the reference
                                    # face-cluster-by-infomap uses faiss too); 100k faces in seconds instead of a minute
-    "dlib-bin",                    # face detection, 68 landmarks, 128-d identity embedding (offline)
+    "dlib-bin",                    # face detection, 68 landmarks, face chips; its ResNet's weights run in NumPy (dlib_resnet)
+    "threadpoolctl",               # one BLAS thread for that ResNet in each stage-1 worker (already a scikit-learn dependency)
     "face-recognition-models",     # ships dlib's landmark + ResNet weights inside the wheel
     "scikit-image",                # its wheel ships astronaut.png (Eileen Collins, NASA, public domain): with matplotlib's
                                    # Grace Hopper, the second real face, so stage 1's tests hold two real people (00be)

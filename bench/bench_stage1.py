@@ -3,7 +3,7 @@ video, where the time goes (a per-phase profile) and the peak RSS of each worker
 setting; the N-workers / 1-worker throughput ratio is printed last.
 
     python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu] [--vs KEY=VALUE]
-                                 [--vs-python OTHER_VENV/bin/python]
+                                 [--vs-python OTHER_VENV/bin/python] [--vs-engine dlib]
 
 Each clip runs both passes exactly as `facialmmt.stage1.run_stage1` runs them (`pass1_job`: decode, detect,
 landmarks, tracks and rules, identity embeddings, pass-1 cache write; `pass2_job`: clustering, matching, contract
@@ -11,6 +11,10 @@ files) through the same job runner (`run_jobs`: in-process for 1 worker, joblib/
 fresh temp folder. N workers run twice: cold (process start-up, imports and dlib model loading included) and warm
 (loky's reusable executor keeps the started workers: the steady state of a long run). The face library is the corpus' existing one
 (`data/stage1/<corpus>/library`) when there is one, else none (then the largest cluster is chosen).
+
+`--vs-engine dlib` times 1 worker with dlib's own identity ResNet (the default runs dlib's weights in NumPy,
+`facialmmt.dlib_resnet`), after the worker runs: loading a second engine grows this process, and Linux keeps a
+process's peak RSS across fork + exec, so workers started after it would report it as theirs.
 
 The profile is a separate in-process pass over the same clips (after a warm-up clip) with the dlib detector, shape
 predictor and ResNet wrapped in timers and `read_frames` / `read_audio` timed; `align`, `rules`, `cluster` and
@@ -44,18 +48,27 @@ class Timed:
         try: return fn(*a)
         finally:
             PHASES[self.name] += time.perf_counter() - t
-            COUNTS[self.name] += len(a[1]) if self.name.startswith("identity") else 1
+            COUNTS[self.name] += len(a[-1] if len(a) == 1 else a[1]) if self.name.startswith("identity") else 1   # faces
     def __call__(self, *a): return self._t(self.obj, *a)
     def run(self, *a): return self._t(self.obj.run, *a)
     def compute_face_descriptor(self, *a): return self._t(self.obj.compute_face_descriptor, *a)
 
 
-def timed_analyzer(cfg):
-    "A private copy of the configured FaceAnalyzer with its three dlib models timed."
+def analyzer_copy(cfg, engine=None):
+    "A private copy of the configured FaceAnalyzer (pickling drops the dlib objects), with another identity engine if given."
     from facialmmt.faces import load_face_analyzer
-    a = pickle.loads(pickle.dumps(load_face_analyzer(cfg.encoders, cfg.stage1)))   # pickling drops the dlib objects
+    a = pickle.loads(pickle.dumps(load_face_analyzer(cfg.encoders, cfg.stage1)))
+    if engine: a.identity_engine = engine
     a._ensure()
-    a._det, a._sp, a._rec = Timed(a._det, "detect (HOG)"), Timed(a._sp, "landmarks (68 pts)"), Timed(a._rec, "identity embed (ResNet)")
+    return a
+
+
+def timed_analyzer(cfg):
+    "A private copy of the configured FaceAnalyzer with its three face models timed."
+    a = analyzer_copy(cfg)
+    a._det, a._sp = Timed(a._det, "detect (HOG)"), Timed(a._sp, "landmarks (68 pts)")
+    if a._net is not None: a._net = Timed(a._net, f"identity embed (ResNet, {a.identity_engine})")
+    else: a._rec = Timed(a._rec, f"identity embed (ResNet, {a.identity_engine})")
     return a
 
 
@@ -109,12 +122,12 @@ def profile(utts, cfg, library, lib_hash, duration):
         print(f"  {k:44s} {v:7.2f} s  {100 * v / wall:5.1f} %  {1000 * v / len(utts):7.1f} ms/clip{n}")
 
 
-def throughput(utts, cfg, library, lib_hash, w, duration, note=""):
+def throughput(utts, cfg, library, lib_hash, w, duration, note="", analyzer=None):
     from facialmmt.stage1 import run_jobs
     tmp = tempfile.mkdtemp(prefix=f"bench_s1_w{w}_")
     try:
         t0 = time.perf_counter()
-        rs = run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash), w, None, f"{w} worker(s)", False)
+        rs = run_jobs(both_passes, utts, (cfg, tmp, library, lib_hash, analyzer), w, None, f"{w} worker(s)", False)
         dt = time.perf_counter() - t0
     finally: shutil.rmtree(tmp, ignore_errors=True)
     rss = defaultdict(float)
@@ -135,6 +148,8 @@ def main(argv=None):
                     help="also time 1 worker with these config overrides, side by side (e.g. stage1.embed_max_per_track=4)")
     ap.add_argument("--vs-python", metavar="PY", help="also time 1 worker under another interpreter (another dlib build, "
                     "e.g. `make dlib-blas`'s), side by side, and count the clips whose final face sequence is the same")
+    ap.add_argument("--vs-engine", choices=["dlib", "numpy"], help="also time 1 worker with this identity engine (the default "
+                    "is NumPy's port of dlib's ResNet; dlib runs its own), side by side, and count the same final face sequences")
     ap.add_argument("--emit", action="store_true", help=argparse.SUPPRESS)      # child of --vs-python: hand results back
     a = ap.parse_args(argv)
     from facialmmt.core import get_config, parse_overrides, resolve_path
@@ -163,10 +178,18 @@ def main(argv=None):
     if a.vs:
         other, _ = throughput(utts, get_config(a.config, **parse_overrides(a.vs)), library, lib_hash, 1, duration, f" with {' '.join(a.vs)}")
         print(f"ratio clips/min 1 worker with {' '.join(a.vs)} / 1 worker with the {a.config} config: {other / one:.2f}x")
-    if a.workers <= 1: return
-    cold, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " cold, start-up included")
-    warm, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " warm, loky reuses them")
-    print(f"ratio clips/min {a.workers} workers / 1 worker: {warm / one:.2f}x warm, {cold / one:.2f}x with worker start-up")
+    if a.workers > 1:
+        cold, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " cold, start-up included")
+        warm, _ = throughput(utts, cfg, library, lib_hash, a.workers, duration, " warm, loky reuses them")
+        print(f"ratio clips/min {a.workers} workers / 1 worker: {warm / one:.2f}x warm, {cold / one:.2f}x with worker start-up")
+    # last: loading a second engine grows this process, and Linux keeps a process's peak RSS across fork + exec, so
+    # workers started after it would report this process's peak as theirs
+    if a.vs_engine:
+        other, fin = throughput(utts, cfg, library, lib_hash, 1, duration, f" with identity engine {a.vs_engine}",
+                                analyzer_copy(cfg, a.vs_engine))
+        same = sum(fin.get(k) == v for k, v in finals.items())
+        print(f"ratio clips/min 1 worker, this identity engine / engine {a.vs_engine}: {one / other:.2f}x; "
+              f"final face sequence the same in {same} of {len(finals)} clips")
 
 
 if __name__ == "__main__":

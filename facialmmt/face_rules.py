@@ -366,14 +366,17 @@ def analyze_clip(frames, times, audio, sr: int, analyzer, s1: Stage1Config, face
             if len(m) > embed_max_per_track:
                 keep = m[evenly_spaced(len(m), embed_max_per_track)]
                 want[np.setdiff1d(m, keep)] = False
-    start = 0
+    start, jobs = 0, []                                       # (frame, face rows, faces) to embed
     for f, faces in enumerate(per_frame):
         idx = np.arange(start, start + len(faces)); start += len(faces)
         sel = [j for j, i in enumerate(idx) if want[i]]
-        if sel:
-            e = np.asarray(analyzer.identity(frames[f], [faces[j] for j in sel]), dtype=np.float32)
-            if e.shape[1] != emb.shape[1]: emb = np.full((N, e.shape[1]), np.nan, dtype=np.float32)  # another embedding size
-            emb[idx[sel]] = e
+        if sel: jobs.append((f, idx[sel], [faces[j] for j in sel]))
+    many = getattr(analyzer, "identity_many", None)           # FaceAnalyzer embeds the whole clip's chips in one batch
+    embs = many([(frames[f], fs) for f, _, fs in jobs]) if many else [analyzer.identity(frames[f], fs) for f, _, fs in jobs]
+    for (f, rows, _), e in zip(jobs, embs):
+        e = np.asarray(e, dtype=np.float32)
+        if e.shape[1] != emb.shape[1]: emb = np.full((N, e.shape[1]), np.nan, dtype=np.float32)  # another embedding size
+        emb[rows] = e
     tm["embed"] = time.perf_counter() - t0
     return ClipFaces(len(frames), np.asarray(times, dtype=np.float64), fi, boxes, np.asarray(scores, dtype=np.float32).reshape(N),
                      lms, crops, tids, emb, tracks, energy, voiced, tm, n_retry)

@@ -16,12 +16,13 @@ import numpy as np
 from fastcore.basics import patch
 
 from .core import EncoderConfig, Stage1Config, get_logger, resolve_path
+from .dlib_resnet import DlibResNet
 
 # %% auto #0
-__all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'CASIA_FILE', 'VGGFACE2_FILE', 'INCEPTION_NAMES',
-           'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'ModelNotFound', 'log_once', 'size_mb', 'model_info',
-           'dlib_build', 'looks_like_path', 'local_path', 'face_models_dir', 'torch_home', 'resolve_frame_model',
-           'Face', 'FaceAnalyzer', 'load_face_analyzer', 'largest_face_crop', 'render_test_face']
+__all__ = ['ALIGN_PADDING', 'DLIB_CHIP_PADDING', 'DLIB_CHIP_SIZE', 'IDENTITY_ENGINE', 'CASIA_FILE', 'VGGFACE2_FILE',
+           'INCEPTION_NAMES', 'FACENET_INSTALL', 'THUMB_NAMES', 'THUMB_SIDE', 'ModelNotFound', 'log_once', 'size_mb',
+           'model_info', 'dlib_build', 'looks_like_path', 'local_path', 'face_models_dir', 'torch_home',
+           'resolve_frame_model', 'Face', 'FaceAnalyzer', 'load_face_analyzer', 'largest_face_crop', 'render_test_face']
 
 # %% ../nbs/00d_faces.ipynb #fc0a0002
 class ModelNotFound(FileNotFoundError):
@@ -76,6 +77,7 @@ def local_path(name: str) -> Path | None:
 ALIGN_PADDING = 0.4          # get_face_chip padding of stage-1 crops (keeps mouth and chin)
 DLIB_CHIP_PADDING = 0.25     # what dlib's descriptor was trained with
 DLIB_CHIP_SIZE = 150
+IDENTITY_ENGINE = "numpy"    # dlib's ResNet run on NumPy's BLAS (dlib_resnet); "dlib" runs dlib's own
 CASIA_FILE = "20180408-102900-casia-webface.pt"      # the paper's (InceptionResnetV1 trained on CASIA-WebFace)
 VGGFACE2_FILE = "20180402-114759-vggface2.pt"        # facenet-pytorch's other release (VGGFace2)
 INCEPTION_NAMES = {"inception-casia": CASIA_FILE, "inception-vggface2": VGGFACE2_FILE}
@@ -166,14 +168,18 @@ class FaceAnalyzer:
     (joblib / Dask workers). MTCNN is not used (it needs facenet-pytorch, whose pins conflict with our torch)."""
 
     def __init__(self, upsample: int = 0, min_face: int = 40, frame_model: str = "inception-casia",
-                 allow_fallback: bool = True, align_padding: float = ALIGN_PADDING, models_dir=None):
+                 allow_fallback: bool = True, align_padding: float = ALIGN_PADDING, models_dir=None,
+                 identity_engine: str = IDENTITY_ENGINE):
+        if identity_engine not in ("numpy", "dlib"):
+            raise ValueError(f"identity_engine must be 'numpy' (dlib's ResNet on NumPy's BLAS) or 'dlib', not {identity_engine!r}")
         self.upsample, self.min_face = int(upsample), int(min_face)
+        self.identity_engine = identity_engine
         self.align_padding = float(align_padding)
         self.models_dir = Path(models_dir) if models_dir else face_models_dir()
         self.frame_model, self.allow_fallback = frame_model, bool(allow_fallback)
         self._frame = None                      # (kind, weight file, info) of the frame model, resolved on first use
         self._lock = threading.Lock()
-        self._det = self._sp = self._rec = self._inception = None
+        self._det = self._sp = self._rec = self._net = self._inception = None
 
     # -- the frame-feature model: looked up when first needed. Stage 1 only detects, aligns and embeds identities, so
     #    it runs without the InceptionResnetV1 weights even under a strict config; features and `infos` resolve it.
@@ -191,7 +197,7 @@ class FaceAnalyzer:
     # -- pickling: no dlib objects cross process boundaries
     def __getstate__(self):
         d = dict(self.__dict__)
-        for k in ("_det", "_sp", "_rec", "_inception", "_lock"): d[k] = None
+        for k in ("_det", "_sp", "_rec", "_net", "_inception", "_lock"): d[k] = None
         return d
 
     def __setstate__(self, d):
@@ -204,7 +210,9 @@ class FaceAnalyzer:
         with self._lock:
             if self._det is not None: return
             self._sp = dlib.shape_predictor(str(self.models_dir / "shape_predictor_68_face_landmarks.dat"))
-            self._rec = dlib.face_recognition_model_v1(str(self.models_dir / "dlib_face_recognition_resnet_model_v1.dat"))
+            resnet = self.models_dir / "dlib_face_recognition_resnet_model_v1.dat"
+            if self.identity_engine == "numpy": self._net = DlibResNet(resnet)
+            else: self._rec = dlib.face_recognition_model_v1(str(resnet))
             self._det = dlib.get_frontal_face_detector()
 
     @property
@@ -216,7 +224,8 @@ class FaceAnalyzer:
         lm = d / "shape_predictor_68_face_landmarks.dat"
         idn = d / "dlib_face_recognition_resnet_model_v1.dat"
         return [det, model_info("landmarks", "dlib-68", lm, "packaged", None, size_mb(lm)),
-                model_info("identity", "dlib-resnet", idn, "packaged", None, size_mb(idn), dim=128), self.frame_info]
+                model_info("identity", "dlib-resnet", idn, "packaged", None, size_mb(idn), dim=128,
+                                engine=self.identity_engine), self.frame_info]
 
 # %% ../nbs/00d_faces.ipynb #b884ebdb
 @patch
@@ -255,16 +264,30 @@ def landmarks(self: FaceAnalyzer, frame_rgb, box) -> np.ndarray:
     return np.array([(p.x, p.y) for p in sh.parts()], np.float32)
 
 # %% ../nbs/00d_faces.ipynb #2255bf7d
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)).astype(np.float32)
+
 @patch
 def identity(self: FaceAnalyzer, frame_rgb, faces: Sequence[Face]) -> np.ndarray:
     "dlib ResNet descriptors [n, 128] float32, L2-normalised (one batched call per frame)."
     if len(faces) == 0: return np.zeros((0, 128), np.float32)
+    if self.identity_engine == "numpy": return self.identity_many([(frame_rgb, faces)])[0]
     import dlib
     self._ensure()
     img = _as_rgb_uint8(frame_rgb)
     shapes = dlib.full_object_detections([self._shape(f) for f in faces])
-    v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(img, shapes, 0, DLIB_CHIP_PADDING)], np.float32)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
+    return _unit(np.array([np.array(x) for x in self._rec.compute_face_descriptor(img, shapes, 0, DLIB_CHIP_PADDING)], np.float32))
+
+@patch
+def identity_many(self: FaceAnalyzer, items: Sequence[tuple]) -> list[np.ndarray]:
+    "`identity` of several frames, [(frame_rgb, faces), ...] -> one [n_i, 128] array each; the NumPy engine runs all chips as one batch."
+    if self.identity_engine != "numpy": return [self.identity(fr, fs) for fr, fs in items]
+    import dlib
+    self._ensure()
+    chips = [c for fr, fs in items if len(fs) for c in dlib.get_face_chips(
+        _as_rgb_uint8(fr), dlib.full_object_detections([self._shape(f) for f in fs]), size=DLIB_CHIP_SIZE, padding=DLIB_CHIP_PADDING)]
+    v = _unit(self._net(np.stack(chips))) if chips else np.zeros((0, 128), np.float32)
+    return np.split(v, np.cumsum([len(fs) for _, fs in items])[:-1])
 
 # %% ../nbs/00d_faces.ipynb #20f8a401
 @patch
@@ -329,8 +352,9 @@ def frame_features(self: FaceAnalyzer, crops, batch_size: int = 64) -> np.ndarra
     else:
         self._ensure()
         chips = self._dlib_chips(crops)
-        v = np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-8)
+        v = (self._net(np.stack(chips)) if self.identity_engine == "numpy"
+             else np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32))
+    return _unit(v)
 
 # %% ../nbs/00d_faces.ipynb #f8616e0a
 _FACE_CACHE: dict = {}

@@ -450,8 +450,9 @@ def run_stage1(meld_root, out, cfg: Config | None = None, splits: Sequence[str] 
     st = Counter()
     for u in utts:
         m = read_json(stage1_paths(out, u.key)[1]); st[m["status"] if m else "missing"] += 1
-    from facialmmt.faces import dlib_build
-    summary["statuses"] = dict(st); summary["config_hash"] = ch; summary["dlib"] = dlib_build()   # which build embedded the faces
+    from facialmmt.faces import IDENTITY_ENGINE, dlib_build
+    summary["statuses"] = dict(st); summary["config_hash"] = ch
+    summary["dlib"] = dict(dlib_build(), identity_engine=getattr(analyzer, "identity_engine", IDENTITY_ENGINE))   # which build embedded the faces
     atomic_write_json(out / "stage1_summary.json", summary)
     return summary
 

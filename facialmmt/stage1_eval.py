@@ -307,9 +307,11 @@ def _fmt(x, p=3):
 
 # %% ../nbs/03b_stage1_eval.ipynb #076f57ed
 def _dlib_note(res: dict) -> str:
-    "', dlib 20.0.1 with BLAS' when the run recorded its dlib build (runs before it did not)."
+    "', dlib 20.0.1 without BLAS, its ResNet on NumPy' when the run recorded its dlib build (runs before it did not)."
     b = (res.get("run") or {}).get("dlib")
-    return f", dlib {b['version']} {'with' if b['blas'] else 'without'} BLAS" if b else ""
+    if not b: return ""
+    engine = ", its ResNet on NumPy" if b.get("identity_engine") == "numpy" else ""
+    return f", dlib {b['version']} {'with' if b['blas'] else 'without'} BLAS{engine}"
 
 def write_stage1_report(res: dict, reports_dir="reports", name: str = "stage1") -> tuple[Path, Path]:
     "reports/stage1.json (everything) and reports/stage1.md (the tables)."

@@ -110,13 +110,13 @@ def test_run_went_on_and_rerun_skips(bad_corpus):
 
 
 def test_run_records_its_dlib_build_and_the_report_names_it(bad_corpus, tmp_path):
-    "A dlib built with BLAS (`make dlib-blas`) gives slightly other descriptors: the run record and report say which ran."
+    "A dlib built with BLAS (`make dlib-blas`) or dlib's own ResNet instead of the NumPy port: the run record and report say which ran."
     import dlib
     from facialmmt.stage1_eval import evaluate_stage1, write_stage1_report
     out, summary, cfg, root = bad_corpus
-    assert summary["dlib"] == {"version": dlib.__version__, "blas": bool(dlib.DLIB_USE_BLAS)}
+    assert summary["dlib"] == {"version": dlib.__version__, "blas": bool(dlib.DLIB_USE_BLAS), "identity_engine": "numpy"}
     assert json.loads((out / "stage1_summary.json").read_text())["dlib"] == summary["dlib"]
     res = evaluate_stage1(root, out, cfg, splits=["test"], tune=False)
     _, md = write_stage1_report(res, tmp_path)
     blas = "with" if dlib.DLIB_USE_BLAS else "without"
-    assert f"dlib {dlib.__version__} {blas} BLAS" in md.read_text().split("\n## ")[0]
+    assert f"dlib {dlib.__version__} {blas} BLAS, its ResNet on NumPy" in md.read_text().split("\n## ")[0]

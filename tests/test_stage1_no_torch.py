@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-STAGE1_MODULES = ["facialmmt.faces", "facialmmt.face_rules", "facialmmt.clustering", "facialmmt.matching",
+STAGE1_MODULES = ["facialmmt.dlib_resnet", "facialmmt.faces", "facialmmt.face_rules", "facialmmt.clustering", "facialmmt.matching",
                   "facialmmt.stage1", "facialmmt.stage1_eval"]
 
 
