@@ -25,8 +25,9 @@ $(BIN)/.installed: setup.py settings.ini constraints.txt
 
 install: $(BIN)/.installed
 
-# Optional, for stage 1 at MELD scale (issue 16): dlib compiled here against OpenBLAS, in place of the dlib-bin wheel
-# (built without BLAS). Its ResNet identity descriptor, half of stage 1's time, runs ~4x faster and stage 1 1.3-1.7x
+# Optional, and no longer needed for speed: stage 1 runs dlib's ResNet in NumPy (facialmmt.dlib_resnet), so a dlib
+# built against BLAS only speeds up FaceAnalyzer(identity_engine="dlib"). dlib compiled here against OpenBLAS, in place
+# of the dlib-bin wheel (built without BLAS): its own ResNet runs ~4x faster and stage 1 with it 1.3-1.7x
 # (bench/README.md); on SynMELD the same stage-1 accuracy per split, 497 of 500 final sequences identical (measured). Needs cmake, a C++ compiler and OpenBLAS (Debian/Ubuntu:
 # `apt-get install libopenblas-dev`); the compile takes ~15 min on 2 cores. The wheel is built for this machine's CPU
 # (-march=native; without it dlib's HOG detector ran 2.7x slower) and kept in .whl/, so `make install` keeps using it;

@@ -3,7 +3,7 @@ video, where the time goes (a per-phase profile) and the peak RSS of each worker
 setting; the N-workers / 1-worker throughput ratio is printed last.
 
     python bench/bench_stage1.py [--corpus data/synmeld] [--split test] [--n 16] [--workers 2] [--config cpu] [--vs KEY=VALUE]
-                                 [--vs-python OTHER_VENV/bin/python] [--vs-engine dlib]
+                                 [--vs-python OTHER_VENV/bin/python] [--vs-engine dlib] [--frame-size 1280x720]
 
 Each clip runs both passes exactly as `facialmmt.stage1.run_stage1` runs them (`pass1_job`: decode, detect,
 landmarks, tracks and rules, identity embeddings, pass-1 cache write; `pass2_job`: clustering, matching, contract
@@ -84,6 +84,18 @@ def time_readers():
         setattr(fd, name, wrapped)
 
 
+def scale_frames(size):
+    "Make facialmmt.data.read_frames (which stage 1 calls) return frames resized to `size` = (W, H), in this process only."
+    import cv2
+    import facialmmt.data as fd
+    fn = fd.read_frames
+    def wrapped(*a, **k):
+        frames, times = fn(*a, **k)
+        if len(frames): frames = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames])
+        return frames, times
+    fd.read_frames = wrapped
+
+
 def both_passes(utt, cfg, tmp, library, lib_hash, analyzer=None):
     "Stage 1 for one clip as run_stage1 does it (pass 1, then pass 2 with the given library); pid and peak RSS back."
     import json, resource
@@ -150,6 +162,8 @@ def main(argv=None):
                     "e.g. `make dlib-blas`'s), side by side, and count the clips whose final face sequence is the same")
     ap.add_argument("--vs-engine", choices=["dlib", "numpy"], help="also time 1 worker with this identity engine (the default "
                     "is NumPy's port of dlib's ResNet; dlib runs its own), side by side, and count the same final face sequences")
+    ap.add_argument("--frame-size", metavar="WxH", help="resize every decoded frame to this size first (1280x720: MELD's), "
+                    "to see what larger frames cost; in-process runs only (the profile and 1 worker)")
     ap.add_argument("--emit", action="store_true", help=argparse.SUPPRESS)      # child of --vs-python: hand results back
     a = ap.parse_args(argv)
     from facialmmt.core import get_config, parse_overrides, resolve_path
@@ -164,6 +178,10 @@ def main(argv=None):
     lib_hash = library.content_hash() if library else None
     print(f"stage 1 ({a.config} config, {cfg.stage1.fps} fps sampling) on {len(utts)} {a.split} clips of {corpus.name}, "
           f"{duration:.1f} s of video; library {'of ' + str(len(library.roles)) + ' roles' if library else 'none'}")
+    if a.frame_size:
+        w, h = (int(v) for v in a.frame_size.lower().split("x"))
+        scale_frames((w, h)); a.workers, a.vs_python = 1, None
+        print(f"every frame resized to {w}x{h} after decoding (decode video includes the resize); 1 worker only")
     if not a.no_profile: profile(utts, cfg, library, lib_hash, duration)
     one, finals = throughput(utts, cfg, library, lib_hash, 1, duration)
     if a.emit: return _common.emit(dict(cpm=one, finals=finals))

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 from numpy.lib.stride_tricks import sliding_window_view
 
 # %% auto #0
@@ -116,7 +117,7 @@ class DlibResNet:
         (_, self.mean, self.rows, self.cols), self.stem = L[0], L[1:5]
         self.blocks, i = [], 5
         while i < len(L) - 2:
-            down = kinds[i + 5] == "avgpool"
+            down = i + 5 < len(kinds) and kinds[i + 5] == "avgpool"
             tail = ["avgpool"] * down + ["add_prev", "relu"]
             if kinds[i:i + 5] != _BLOCK or kinds[i + 5:i + 7 + down] != tail:
                 raise ValueError(f"{self.path}: unexpected layers {kinds[i:i + 8]} at layer {i}")
@@ -130,6 +131,7 @@ class DlibResNet:
 # %% ../nbs/00cb_dlib_resnet.ipynb #6b17a484
 def _affine(x, layer): return x * layer[1] + layer[2]
 
+@patch
 def _forward(self: DlibResNet, chips: np.ndarray) -> np.ndarray:
     c1, a1 = self.stem[0], self.stem[1]
     x = (chips.astype(np.float32) - self.mean) / np.float32(256)
@@ -140,7 +142,8 @@ def _forward(self: DlibResNet, chips: np.ndarray) -> np.ndarray:
         x = np.maximum(add_padded(x if pool is None else pool2d(x, "avg", pool[1], pool[3]), y), 0)
     return x.mean(axis=(1, 2)) @ self.fc
 
-def _call(self: DlibResNet, chips) -> np.ndarray:
+@patch
+def __call__(self: DlibResNet, chips) -> np.ndarray:
     "Descriptors [N, 128] float32 of uint8 RGB chips [N, 150, 150, 3] (unnormalised, as dlib returns them)."
     chips = np.asarray(chips)
     if chips.ndim == 3: chips = chips[None]
@@ -149,6 +152,4 @@ def _call(self: DlibResNet, chips) -> np.ndarray:
     if len(chips) == 0: return np.zeros((0, self.fc.shape[1]), np.float32)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(limits=self.threads, user_api="blas"):
-        return np.concatenate([_forward(self, chips[i:i + self.batch]) for i in range(0, len(chips), self.batch)]).astype(np.float32)
-
-DlibResNet.__call__ = _call
+        return np.concatenate([self._forward(chips[i:i + self.batch]) for i in range(0, len(chips), self.batch)]).astype(np.float32)
