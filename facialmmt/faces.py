@@ -225,7 +225,7 @@ class FaceAnalyzer:
         idn = d / "dlib_face_recognition_resnet_model_v1.dat"
         return [det, model_info("landmarks", "dlib-68", lm, "packaged", None, size_mb(lm)),
                 model_info("identity", "dlib-resnet", idn, "packaged", None, size_mb(idn), dim=128,
-                                engine=self.identity_engine), self.frame_info]
+                           engine=self.identity_engine), self.frame_info]
 
 # %% ../nbs/00d_faces.ipynb #b884ebdb
 @patch
