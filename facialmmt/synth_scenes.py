@@ -202,7 +202,7 @@ def plan_corpus(P: SynthPreset, seed: int) -> dict:
 
 # %% ../nbs/00bc_synth_scenes.ipynb #45123d55
 def _background(seed: int, W: int, H: int, shift: tuple[int, int]) -> np.ndarray:
-    "A room-like set: wall colour and gradient, floor, a window, furniture blocks, picture frames (float32 RGB)."
+    "A room-like set: wall colour and gradient, floor, a window, furniture blocks, picture frames (float64 RGB)."
     rng = np.random.default_rng(seed)
     BW, BH = W + 80, H + 60
     wall = rng.uniform(90, 210, 3)
