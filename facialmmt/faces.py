@@ -286,8 +286,15 @@ def identity_many(self: FaceAnalyzer, items: Sequence[tuple]) -> list[np.ndarray
     self._ensure()
     chips = [c for fr, fs in items if len(fs) for c in dlib.get_face_chips(
         _as_rgb_uint8(fr), dlib.full_object_detections([self._shape(f) for f in fs]), size=DLIB_CHIP_SIZE, padding=DLIB_CHIP_PADDING)]
-    v = _unit(self._net(np.stack(chips))) if chips else np.zeros((0, 128), np.float32)
+    v = _unit(self._descriptors(chips)) if chips else np.zeros((0, 128), np.float32)
     return np.split(v, np.cumsum([len(fs) for _, fs in items])[:-1])
+
+@patch
+def _descriptors(self: FaceAnalyzer, chips) -> np.ndarray:
+    "Unnormalised ResNet descriptors [n, 128] of dlib's 150 x 150 chips, by the configured engine."
+    self._ensure()
+    if self.identity_engine == "numpy": return self._net(np.stack(chips))
+    return np.array([np.array(x) for x in self._rec.compute_face_descriptor(list(chips))], np.float32)
 
 # %% ../nbs/00d_faces.ipynb #20f8a401
 @patch
@@ -350,10 +357,7 @@ def frame_features(self: FaceAnalyzer, crops, batch_size: int = 64) -> np.ndarra
                                  (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA) for c in crops]).reshape(len(crops), -1)
         v = v.astype(np.float32); v -= v.mean(1, keepdims=True)
     else:
-        self._ensure()
-        chips = self._dlib_chips(crops)
-        v = (self._net(np.stack(chips)) if self.identity_engine == "numpy"
-             else np.array([np.array(x) for x in self._rec.compute_face_descriptor(chips)], np.float32))
+        v = self._descriptors(self._dlib_chips(crops))
     return _unit(v)
 
 # %% ../nbs/00d_faces.ipynb #f8616e0a
