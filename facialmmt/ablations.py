@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,59 +58,34 @@ def chain_config(config, affwild=None) -> Config:
     return base
 
 # %% ../nbs/06_ablations.ipynb #5ef2c0de
-def _train_row(threads: int, cfg, corpus, stage1_dir, out, seeds, cache_dir, device, label) -> tuple[dict, str]:
-    """One row in a worker process that uses `threads` torch threads: (its result, its log). The log (stderr and the
-    `facialmmt` logger) is captured and handed back, so it lands where a row run in-process logs: the notebook."""
-    import contextlib, io, logging, torch
-    from facialmmt.train import run_experiment
-    torch.set_num_threads(threads)
-    buf, log = io.StringIO(), get_logger()
-    for h in log.handlers:
-        if isinstance(h, logging.StreamHandler): h.setStream(buf)
-    try:
-        with contextlib.redirect_stderr(buf):
-            return run_experiment(cfg, corpus, stage1_dir, out, seeds=seeds, cache_dir=cache_dir, device=device,
-                                  label=label, progress=False), buf.getvalue()
-    except BaseException:
-        sys.__stderr__.write(buf.getvalue()); raise        # the failed row's log, then its error (raised in the caller)
-
 def _row_cost(cfg) -> int:
     "A rough rank of a row's training time: the DFER pass over faces costs most, then each modality."
     return 2 * int("v" in cfg.model.modalities and cfg.model.use_dfer) + len(cfg.model.modalities)
 
 def run_rows(rows, base_cfg, corpus, stage1_dir, out_root, seeds, cache_dir="data/cache/features", device=None,
-             epochs: int | None = None, progress: bool = False, dirs: dict | None = None, jobs: int = 1) -> dict:
+             epochs: int | None = None, progress: bool = False, dirs: dict | None = None, jobs: int = 1,
+             threads: int | None = None) -> dict:
     """Train every row over `seeds`; {row id: result}. A seed whose metrics exist with the same config hash is reused,
     so `dirs={"full": "reports/train/cpu"}` points the full row at the main training run instead of training it again.
-    `jobs` > 1: the rows (independent runs) train side by side in that many processes, each with 1 / jobs of this
-    process's torch threads, longest first, without progress bars (each row's log comes back when it is done); fewer
-    threads may round differently (see the note above; bench/bench_ablation_jobs.py)."""
+    `jobs` > 1: every pending (row, seed) run goes into one pool of that many processes, longest rows first, each run
+    on `threads` torch threads (`runs.train_tasks`), without progress bars (each run's log comes back when it is
+    done); then each row's reports are written from its finished seeds. At equal `threads`, any `jobs` gives the same
+    numbers."""
+    from facialmmt.runs import pending_seeds, train_tasks
+    from facialmmt.train import run_experiment
     log = get_logger("facialmmt.ablations")
     out_root = resolve_path(out_root)
     todo = [(row, row_config(base_cfg, row, epochs), resolve_path((dirs or {}).get(row.id) or out_root / row.id)) for row in rows]
     for row, _, out in todo: log.info(f"ablation {row.id}: {dict(row.overrides)} seeds={list(seeds)} -> {out}")
-    if jobs <= 1:
-        from facialmmt.train import run_experiment
-        return {row.id: run_experiment(cfg, corpus, stage1_dir, out, seeds=seeds, cache_dir=cache_dir, device=device,
-                                       label=row.label, progress=progress) for row, cfg, out in todo}
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ValueError("jobs > 1 runs rows in worker processes, which torchrun's ranks cannot join: use jobs=1 under torchrun")
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-    import facialmmt.ablations as this                  # by module: a spawned worker cannot import a notebook's __main__
-    import torch
-    threads = max(1, torch.get_num_threads() // jobs)   # what one row after another would use, shared out
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as ex:
-        futs = {row.id: ex.submit(this._train_row, threads, cfg, corpus, stage1_dir, out, list(seeds), cache_dir, device, row.label)
-                for row, cfg, out in sorted(todo, key=lambda t: -_row_cost(t[1]))}      # longest first: no long row last
-        results = {}
-        try:
-            for row, _, _ in todo:                       # in row order; a failed row raises here, naming its error
-                results[row.id], text = futs[row.id].result()
-                sys.stderr.write(text); sys.stderr.flush()
-        except BaseException:
-            ex.shutdown(cancel_futures=True); raise
-    return results
+    if jobs > 1:
+        tasks = [dict(cfg=cfg, corpus=corpus, stage1_dir=stage1_dir, out_dir=out, seeds=[s], cache_dir=cache_dir,
+                      device=device, label=row.label, report=False)
+                 for row, cfg, out in sorted(todo, key=lambda t: -_row_cost(t[1]))
+                 for s in pending_seeds(cfg, corpus, stage1_dir, out, seeds)]
+        if tasks: log.info(f"{len(tasks)} runs, {jobs} at a time, {threads or 'torch default'} torch thread(s) each")
+        train_tasks(tasks, jobs, threads)
+    return {row.id: run_experiment(cfg, corpus, stage1_dir, out, seeds=seeds, cache_dir=cache_dir, device=device,
+                                   label=row.label, progress=progress, threads=threads) for row, cfg, out in todo}
 
 # %% ../nbs/06_ablations.ipynb #0d85ad7e
 def ablation_table(rows, results: dict):
@@ -161,15 +134,16 @@ def _bar_chart(df, path, title):
 
 # %% ../nbs/06_ablations.ipynb #7fdeb18b
 def run_ablations(corpus, stage1_dir, config="cpu", out_dir="reports", seeds=(0, 1, 2), cache_dir="data/cache/features",
-                  device=None, epochs=None, progress=False, full_dir=None, affwild=None, jobs: int = 1) -> dict:
+                  device=None, epochs=None, progress=False, full_dir=None, affwild=None, jobs: int = 1,
+                  threads: int | None = None) -> dict:
     """Both tables end to end; returns their file paths and the per-row results. `full_dir`: the main training run's
     folder; `affwild`: the Aff-Wild2 root the DFER rows train on (None: the config's, else `<corpus>/affwild`);
-    `jobs`: processes that train rows side by side (`run_rows`; both tables' rows share one pool)."""
+    `jobs`, `threads`: runs side by side and torch threads per run (`run_rows`; both tables' rows share one pool)."""
     base = chain_config(config, affwild)
     corpus = resolve_path(corpus)
     root = resolve_path(out_dir) / "ablations"
     res = run_rows(TABLE5 + TABLE4, base, corpus, stage1_dir, root, seeds, cache_dir, device, epochs, progress,
-                   dirs={"full": full_dir} if full_dir else None, jobs=jobs)
+                   dirs={"full": full_dir} if full_dir else None, jobs=jobs, threads=threads)
     res5, res4 = ({r.id: res[r.id] for r in t} for t in (TABLE5, TABLE4))
     files = {"table5": write_table(ablation_table(TABLE5, res5), root, "table5", "Table 5 equivalent: ablations", corpus.name),
              "table4": write_table(ablation_table(TABLE4, res4), root, "table4", "Table 4 equivalent: visual modality only", corpus.name)}

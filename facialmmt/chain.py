@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .core import project_root, reports_root, resolve_path
+from .core import auto_jobs, project_root, reports_root, resolve_path
 
 # %% auto #0
 __all__ = ['CHAIN', 'PRESET_SEEDS', 'PRESET_CONFIG', 'TEST_TAG', 'RunContext', 'Step', 'make_context', 'is_test_cell',
@@ -27,7 +27,8 @@ class RunContext:
     device: str = "auto"
     synth: bool = True               # the corpus is generated SynMELD
     workers: int = 2                 # stage-1 processes
-    jobs: int = 1                    # ablation rows trained side by side (06 `run_rows`; 1: the committed reports' way)
+    jobs: int = 1                    # training runs (seeds, ablation rows) side by side (make_context: one per core on CPU)
+    threads: int | None = 1          # torch threads per training run (1: numbers independent of jobs and core count)
     tests: bool = False              # also run each notebook's cells tagged `test` (make test runs them anyway)
 
     @property
@@ -62,10 +63,11 @@ CHAIN: list[Step] = [
                         report_dir=str(c.reports), throughput_clips=16 if c.preset == "default" else 0)),
     Step("train", "05d_train.ipynb",     # Algorithm 1: the DFER pass and the MERMC pass alternate inside each epoch
          lambda c: dict(corpus=str(c.corpus), stage1=str(c.stage1_dir), config=c.config, seeds=",".join(map(str, c.seeds)),
-                        device=c.device, out_dir=str(c.train_dir), affwild=_aff(c))),
+                        device=c.device, out_dir=str(c.train_dir), affwild=_aff(c), jobs=c.jobs, threads=c.threads)),
     Step("ablations", "06_ablations.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
-                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c), jobs=c.jobs)),
+                        device=c.device, seeds=c.seeds, full_dir=str(c.train_dir), affwild=_aff(c), jobs=c.jobs,
+                        threads=c.threads)),
     Step("case_studies", "07_case_studies.ipynb",
          lambda c: dict(corpus=str(c.corpus), stage1_dir=str(c.stage1_dir), config=c.config, out_dir=str(c.reports),
                         device=c.device, affwild=_aff(c))),
@@ -77,8 +79,9 @@ PRESET_CONFIG = {"tiny": "tiny", "default": "cpu"}
 # %% ../nbs/08a_chain.ipynb #266243fd
 def make_context(preset: str = "default", meld_root=None, affwild_root=None, config: str | None = None,
                  seeds: list[int] | None = None, reports=None, device: str = "auto", workers: int = 2,
-                 tests: bool = False, jobs: int = 1) -> RunContext:
-    "Resolve every path of a run up front, failing early on a real-data root that is not there."
+                 tests: bool = False, jobs: int | None = None, threads: int | None = 1) -> RunContext:
+    """Resolve every path of a run up front, failing early on a real-data root that is not there. `jobs` None: one
+    training run per usable core on CPU, as many as memory holds, 1 on a GPU (`core.auto_jobs`)."""
     root = project_root()
     if preset not in PRESET_SEEDS: raise ValueError(f"unknown preset {preset!r}: use one of {sorted(PRESET_SEEDS)}")
     if meld_root is not None:
@@ -98,7 +101,8 @@ def make_context(preset: str = "default", meld_root=None, affwild_root=None, con
                       seeds=list(seeds or PRESET_SEEDS[preset]),
                       reports=resolve_path(reports or (reports_root(corpus) if not synth else
                                                        "reports" if preset == "default" else f"reports/{preset}")),
-                      device=device, synth=synth, workers=workers, tests=tests, jobs=jobs)
+                      device=device, synth=synth, workers=workers, tests=tests,
+                      jobs=auto_jobs(device) if jobs is None else int(jobs), threads=threads)
 
 TEST_TAG = "test"   # a cell with this tag is a test: `make test` runs it, the chain does not
 

@@ -25,7 +25,8 @@ __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_O
            'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'atomic_path', 'atomic_write_bytes',
            'atomic_write_text', 'atomic_write_json', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
            'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path', 'portable_path',
-           'reports_root', 'seed_everything', 'get_device', 'get_logger', 'file_hash', 'evenly_spaced']
+           'reports_root', 'seed_everything', 'get_device', 'usable_cores', 'auto_jobs', 'get_logger', 'file_hash',
+           'evenly_spaced']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -424,6 +425,28 @@ def get_device(pref: str = "auto"):
     dev = torch.device(pref)
     if dev.type == "cuda" and not torch.cuda.is_available(): raise RuntimeError(f"device {pref!r} asked for, but CUDA is not available here")
     return dev
+
+# %% ../nbs/00_core.ipynb #91dd039d
+def usable_cores() -> int:
+    "CPU cores this process may run on: its affinity mask (a container's or `taskset`'s share), not the host's count."
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1            # macOS, Windows: no affinity call
+
+def _mem_available_gib() -> float:
+    "MemAvailable from /proc/meminfo in GiB; infinity where there is no such file (then cores alone decide)."
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"): return int(line.split()[1]) / 2**20
+    except OSError: pass
+    return float("inf")
+
+def auto_jobs(device: str = "auto", gib_per_job: float = 4.0) -> int:
+    """Training runs to start side by side: 1 when they train on a GPU (they would share it), else one per usable core,
+    at most as many as the available memory holds at `gib_per_job` GiB a run (a `cpu`-config run peaks at 3.3-3.7 GiB)."""
+    device = str(device)
+    if device.startswith(("cuda", "mps")): return 1
+    if device == "auto" and get_device("auto").type != "cpu": return 1
+    return max(1, min(usable_cores(), int(_mem_available_gib() // gib_per_job)))
 
 # %% ../nbs/00_core.ipynb #da3d52cd
 def get_logger(name: str = "facialmmt") -> logging.Logger:

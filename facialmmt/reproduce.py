@@ -104,7 +104,7 @@ def run_chain(ctx: RunContext, steps: list[str] | None = None, run_dir=None, ker
     ref_read, ref_source = _reference_reader(ctx.reports)
     record = {"preset": ctx.preset, "corpus": portable_path(ctx.corpus), "config": ctx.config, "seeds": ctx.seeds,
               "config_hash": config_hash(get_config(ctx.config)), "started": stamp, "commit": _git_commit(),
-              "machine": _machine(), "tests_in_chain": ctx.tests, "synth": ctx.synth, "ablation_jobs": ctx.jobs,
+              "machine": _machine(), "tests_in_chain": ctx.tests, "synth": ctx.synth, "jobs": ctx.jobs, "threads_per_run": ctx.threads,
               "affwild": portable_path(ctx.affwild) if ctx.affwild else None, "steps": []}
     for i, step in enumerate(todo, 1):
         params = step.params(ctx)
@@ -165,15 +165,16 @@ def reproduce_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", default=None, help=f"comma-separated subset of {[s.name for s in CHAIN]}")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2, help="stage-1 worker processes")
-    p.add_argument("--jobs", type=int, default=1, help="ablation rows trained side by side, each on 1/jobs of the torch "
-                   "threads (1.04-1.56x faster on 2 cores; the thread count can change float rounding, so the numbers "
-                   "may differ from --jobs 1 in the last digits)")
+    p.add_argument("--jobs", type=int, default=None, help="training runs (seeds, ablation rows) side by side; default: "
+                   "one per usable core on CPU (as many as memory holds at 4 GiB a run), 1 on a GPU")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per training run (default 1: the numbers then do "
+                   "not depend on --jobs or the core count; 0: torch's default, which can change float rounding)")
     p.add_argument("--with-tests", action="store_true", help="also execute each notebook's test cells (tag `test`)")
     p.add_argument("--reports", default=None, help="where tables and figures go (default: reports/; tiny: reports/tiny/)")
     a = p.parse_args(argv)
     ctx = make_context(a.preset, a.meld_root, a.affwild_root, a.config,
                        [int(s) for s in a.seeds.split(",")] if a.seeds else None, reports=a.reports,
-                       device=a.device, workers=a.workers, tests=a.with_tests, jobs=a.jobs)
+                       device=a.device, workers=a.workers, tests=a.with_tests, jobs=a.jobs, threads=a.threads or None)
     t0 = time.perf_counter()
     run_dir = run_chain(ctx, a.steps.split(",") if a.steps else None)
     print(f"done in {time.perf_counter() - t0:.0f} s\n  executed notebooks: {run_dir}\n  tables and figures: {ctx.reports}")

@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,8 @@ from .reports import fmt_pm, model_selection_of, summarize, write_reports
 # %% auto #0
 __all__ = ['linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate', 'SeedRun',
            'build_for_training', 'prepare_text_features', 'resume_point', 'dfer_pass', 'mermc_pass', 'end_epoch',
-           'final_metrics', 'train_one', 'default_train_dir', 'run_experiment', 'train_main']
+           'final_metrics', 'train_one', 'default_train_dir', 'resolve_inputs', 'run_experiment', 'torch_threads',
+           'train_main']
 
 # %% ../nbs/05d_train.ipynb #16edfb63
 def linear_schedule(opt, total_steps: int, warmup: float):
@@ -331,15 +332,8 @@ def default_train_dir(corpus, cfg: Config) -> Path:
     return reports_root(corpus) / "train" / cfg.name
 
 # %% ../nbs/05d_train.ipynb #d8304f8e
-def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seeds=(0,), cache_dir="data/cache/features",
-                   device: str | None = None, label: str | None = None, resume: bool = True, progress: bool = True,
-                   prepared: dict | None = None) -> dict:
-    """Train + evaluate `cfg` once per seed; write per-seed artefacts and the run's reports under `out_dir`.
-    Returns {config, config_hash, seeds, per_seed: {seed: metrics}, summary: mean ± std, out_dir}. A seed that this
-    checkout finished from the same config, corpus and stage-1 outputs is reused (`seed_state`); any other seed trains,
-    committed metrics or not."""
-    from facialmmt.data import read_meld
-    log = get_logger()
+def resolve_inputs(cfg: Config, corpus, stage1_dir) -> tuple[Path, Path | None]:
+    "The corpus (the config's `data.meld_root`, else the embedded SynMELD) and the stage-1 folder a run reads."
     if corpus is None and cfg.data.meld_root:          # the config names the corpus (e.g. a real MELD.Raw folder)
         corpus = cfg.data.meld_root
     if corpus is None:
@@ -349,6 +343,19 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     if not corpus.is_dir(): raise FileNotFoundError(f"corpus {corpus} does not exist (data.meld_root / --corpus): "
                                                     "unpack MELD.Raw there, or omit it to use the embedded SynMELD")
     if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
+    return corpus, stage1_dir
+
+def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seeds=(0,), cache_dir="data/cache/features",
+                   device: str | None = None, label: str | None = None, resume: bool = True, progress: bool = True,
+                   prepared: dict | None = None, jobs: int = 1, threads: int | None = None, report: bool = True) -> dict:
+    """Train + evaluate `cfg` once per seed; write per-seed artefacts and the run's reports under `out_dir`.
+    Returns {config, config_hash, seeds, per_seed: {seed: metrics}, summary: mean ± std, out_dir}. A seed that this
+    checkout finished from the same config, corpus and stage-1 outputs is reused (`seed_state`); any other seed trains,
+    committed metrics or not. `jobs` > 1 trains the seeds side by side in worker processes, each on `threads` torch
+    threads (`runs.train_tasks`; None: torch's count); `report=False` leaves the run's tables and figures unwritten."""
+    from facialmmt.data import read_meld
+    log = get_logger()
+    corpus, stage1_dir = resolve_inputs(cfg, corpus, stage1_dir)
     out = resolve_path(out_dir or default_train_dir(corpus, cfg))
     dev = get_device(device or cfg.train.device)
     dist, _ = init_distributed(dev)      # torchrun: the main process fills the feature cache, the others then read it
@@ -366,6 +373,12 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
         elif state == "new" and (sd / "metrics.json").exists():
             log.info(f"seed {s}: training (metrics.json without this checkout's checkpoint and run record, e.g. committed reports)")
     todo = [s for s in seeds if str(s) not in per_seed]
+    if len(todo) > 1 and jobs > 1 and prepared is None:   # seeds side by side; each worker writes its seed's files
+        tasks = [dict(cfg=cfg, corpus=corpus, stage1_dir=stage1_dir, out_dir=out, seeds=[s], cache_dir=cache_dir,
+                      device=device, label=label, resume=resume, report=False) for s in todo]
+        from facialmmt.runs import train_tasks
+        for s, r in zip(todo, train_tasks(tasks, jobs, threads)): per_seed[str(s)] = r["per_seed"][str(s)]
+        todo = []
     if todo and prepared is None:
         import torch.distributed as tdist
         if not dist.main: tdist.barrier()
@@ -375,9 +388,10 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
         c = override(cfg, **{"train.seed": int(s)})
         sd = out / f"seed{s}"
         if dist.main and read_local_run(sd) is None: begin_local_run(sd, inputs[s])
-        per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
-                                     text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
-                                     resume=resume, progress=progress)
+        with torch_threads(threads):
+            per_seed[str(s)] = train_one(c, prepared["splits"], prepared["dims"], sd, prepared["dfer"], dev,
+                                         text_encoder=prepared.get("text_encoder"), pad_id=prepared["pad_id"],
+                                         resume=resume, progress=progress)
         if dist.main: end_local_run(sd)
     if not dist.main:                    # torchrun: the main process writes the reports
         return {"config": cfg.name, "per_seed": per_seed, "out_dir": str(out)}
@@ -388,8 +402,17 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
               "corpus": portable_path(corpus), "corpus_name": corpus.name, "stage1_dir": portable_path(stage1_dir), "seeds": [int(s) for s in seeds],
               "device": str(dev), "per_seed": {str(k): per_seed[str(k)] for k in seeds}, "summary": summarize(per_seed), "out_dir": portable_path(out),
               "dfer": dfer_note(cfg, corpus), "model_selection": model_selection_of(per_seed)}
-    write_reports(result, out, label)
+    if report: write_reports(result, out, label)
     return result
+
+# %% ../nbs/05d_train.ipynb #2da81054
+@contextmanager
+def torch_threads(n: int | None):
+    "Run the block on `n` torch CPU threads (None: leave torch's count as it is); the count is restored after."
+    before = torch.get_num_threads()
+    if n: torch.set_num_threads(int(n))
+    try: yield
+    finally: torch.set_num_threads(before)
 
 # %% ../nbs/05d_train.ipynb #3b30c83b
 def train_main(argv=None) -> int:
