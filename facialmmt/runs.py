@@ -57,7 +57,8 @@ def train_tasks(tasks: list[dict], jobs: int = 1, threads: int | None = None) ->
     """Train independent runs, each given as `run_experiment` keyword arguments, `jobs` at a time in spawned worker
     processes on `threads` torch threads each (None: torch's count); their results in task order. `jobs` = 1: one
     after another in this process. Give the longest first, so that no long run is left alone at the end with the
-    other cores idle. A failed run stops the pool and raises its error here."""
+    other cores idle. A failed run stops the pool and raises its error here. From a script, call it (or
+    `run_experiment(jobs=...)`) under `if __name__ == "__main__":`: spawned workers import the main module."""
     if jobs <= 1 or len(tasks) <= 1:
         try: return [run_experiment(**kw, prepared=_prepared_for(kw), threads=threads) for kw in tasks]
         finally: _PREPARED.clear()
