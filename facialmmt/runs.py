@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .core import config_hash, get_logger, override, resolve_path
+from .core import Config, config_hash, get_logger, override, resolve_path
 from .checkpoint import run_inputs, seed_state, shared_inputs
 from .features import prepare_run
 from .train import resolve_inputs, run_experiment, torch_threads
