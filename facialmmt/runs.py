@@ -9,9 +9,9 @@ import os
 import sys
 
 from .core import Config, config_hash, get_logger, override, resolve_path
-from .checkpoint import run_inputs, seed_state, shared_inputs
+from .checkpoint import seed_state
 from .features import prepare_run
-from .train import resolve_inputs, run_experiment, torch_threads
+from .train import resolve_inputs, run_experiment, seed_inputs, torch_threads
 
 # %% auto #0
 __all__ = ['pending_seeds', 'train_tasks']
@@ -20,9 +20,8 @@ __all__ = ['pending_seeds', 'train_tasks']
 def pending_seeds(cfg: Config, corpus, stage1_dir, out_dir, seeds) -> list[int]:
     "The seeds `run_experiment` would train in `out_dir`: all but those this checkout finished on the same inputs."
     corpus, stage1_dir = resolve_inputs(cfg, corpus, stage1_dir)
-    shared = shared_inputs(cfg, corpus, stage1_dir)
-    return [int(s) for s in seeds if seed_state(resolve_path(out_dir) / f"seed{s}",
-                                                run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir, shared)) != "finished"]
+    inputs = seed_inputs(cfg, corpus, stage1_dir, seeds)
+    return [int(s) for s in seeds if seed_state(resolve_path(out_dir) / f"seed{s}", inputs[s]) != "finished"]
 
 
 # %% ../nbs/05f_runs.ipynb #f835002f

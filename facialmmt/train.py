@@ -33,8 +33,8 @@ from .reports import fmt_pm, model_selection_of, summarize, write_reports
 # %% auto #0
 __all__ = ['linear_schedule', 'make_optimizers', 'prepare_cuda', 'Dist', 'init_distributed', 'shard_order', 'evaluate', 'SeedRun',
            'build_for_training', 'prepare_text_features', 'resume_point', 'dfer_pass', 'mermc_pass', 'end_epoch',
-           'final_metrics', 'train_one', 'default_train_dir', 'resolve_inputs', 'run_experiment', 'torch_threads',
-           'train_main']
+           'final_metrics', 'train_one', 'default_train_dir', 'resolve_inputs', 'seed_inputs', 'run_experiment',
+           'torch_threads', 'train_main']
 
 # %% ../nbs/05d_train.ipynb #16edfb63
 def linear_schedule(opt, total_steps: int, warmup: float):
@@ -345,6 +345,11 @@ def resolve_inputs(cfg: Config, corpus, stage1_dir) -> tuple[Path, Path | None]:
     if stage1_dir is None and "v" in cfg.model.modalities: stage1_dir = resolve_path(f"data/stage1/{corpus.name}")
     return corpus, stage1_dir
 
+def seed_inputs(cfg: Config, corpus, stage1_dir, seeds) -> dict:
+    "{seed: its run inputs (`checkpoint.run_inputs`)}: what decides whether a seed finished earlier can be reused."
+    shared = shared_inputs(cfg, corpus, stage1_dir)   # models and fingerprints: the same for every seed
+    return {s: run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir, shared) for s in seeds}
+
 def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seeds=(0,), cache_dir="data/cache/features",
                    device: str | None = None, label: str | None = None, resume: bool = True, progress: bool = True,
                    prepared: dict | None = None, jobs: int = 1, threads: int | None = None, report: bool = True) -> dict:
@@ -359,11 +364,9 @@ def run_experiment(cfg: Config, corpus=None, stage1_dir=None, out_dir=None, seed
     out = resolve_path(out_dir or default_train_dir(corpus, cfg))
     dev = get_device(device or cfg.train.device)
     dist, _ = init_distributed(dev)      # torchrun: the main process fills the feature cache, the others then read it
-    per_seed, inputs = {}, {}
-    shared = shared_inputs(cfg, corpus, stage1_dir)   # models and fingerprints: the same for every seed
+    per_seed, inputs = {}, seed_inputs(cfg, corpus, stage1_dir, seeds)
     for s in seeds:                      # finished seeds are reused without preparing anything
         sd = out / f"seed{s}"
-        inputs[s] = run_inputs(override(cfg, **{"train.seed": int(s)}), corpus, stage1_dir, shared)
         state = seed_state(sd, inputs[s]) if resume else "new"
         if state == "finished":
             per_seed[str(s)] = json.loads((sd / "metrics.json").read_text()); log.info(f"seed {s}: reusing {sd} (trained by this checkout on the same inputs)")
