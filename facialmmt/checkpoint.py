@@ -135,6 +135,15 @@ def train_state_status(d) -> tuple[str, str]:
 # %% ../nbs/05b_checkpoint.ipynb #9a95707a
 def train_state_ok(d) -> bool: return train_state_status(d)[0] == "ok"
 
+# %% ../nbs/05b_checkpoint.ipynb #fda5022f
+class _HashingFile:
+    "A binary file that hashes what is written through it: a file's sha256 without reading the file back."
+    def __init__(self, f): self.f, self.h = f, hashlib.sha256()
+    def write(self, b) -> int: self.h.update(b); return self.f.write(b)
+    def flush(self): self.f.flush()
+    @property
+    def sha256(self) -> str: return self.h.hexdigest()[:64]
+
 # %% ../nbs/05b_checkpoint.ipynb #457dfefe
 def save_train_state(d, model, cfg, optimizers: dict, schedulers: dict, epoch: int, info: dict):
     """The last finished epoch as one generation: weights (safetensors), optimiser/scheduler/RNG state (tensors and plain
@@ -142,17 +151,18 @@ def save_train_state(d, model, cfg, optimizers: dict, schedulers: dict, epoch: i
     The previous generation is kept as `<d>.prev` until the new one is complete, so a kill at any point leaves at least
     one complete, self-consistent generation (see `find_train_state`)."""
     d = Path(d); prev = d.with_name(d.name + ".prev")
-    if train_state_ok(d):
-        if prev.exists(): shutil.rmtree(prev)
+    if (d / "state.json").exists():       # complete (the commit record comes last): kept until the new one is; not
+        if prev.exists(): shutil.rmtree(prev)          # re-hashed here (`find_train_state` checks before any resume)
         os.replace(d, prev)
     elif d.exists(): shutil.rmtree(d)                       # a torn generation: never build on it
     save_checkpoint(d, model, cfg, {"epoch": epoch})
     st = {"epoch": epoch, "rng": _rng_state(),
           "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
           "schedulers": {k: s.state_dict() for k, s in schedulers.items()}}
-    with atomic_path(d / "state.pt") as tmp: torch.save(st, tmp)
-    atomic_write_json(d / "state.json", {**info, "epoch": epoch,
-                      "sha256": {f: file_hash(d / f, n=64) for f in ("model.safetensors", "model.json", "state.pt")}})
+    with atomic_path(d / "state.pt") as tmp, open(tmp, "wb") as f: torch.save(st, out := _HashingFile(f))
+    sha = {"model.safetensors": read_checkpoint_meta(d)["weights_sha256"], "model.json": file_hash(d / "model.json", n=64),
+           "state.pt": out.sha256}               # each file hashed once, as it was written, never read back
+    atomic_write_json(d / "state.json", {**info, "epoch": epoch, "sha256": sha})
     if prev.exists(): shutil.rmtree(prev)
 
 # %% ../nbs/05b_checkpoint.ipynb #f87d2a19
