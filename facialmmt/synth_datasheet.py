@@ -5,6 +5,7 @@
 # %% ../nbs/00bd_synth_datasheet.ipynb #4236ed9a
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core import EMOTIONS, atomic_write_json, file_hash, get_logger, resolve_path
+from .core import EMOTIONS, atomic_write_json, file_hash, get_logger, resolve_path, usable_cores
 from .synth_voice import SR
 
 # %% auto #0
@@ -65,31 +66,66 @@ def identity_spread(pos: np.ndarray, neg: np.ndarray, threshold: float | None = 
     return dict(intra_cos_q=q(pos), inter_cos_q=q(neg), same_person_threshold=th,
                 same_below_threshold=float(np.mean(pos < th)), different_at_or_above_threshold=float(np.mean(neg >= th)))
 
+# %% ../nbs/00bd_synth_datasheet.ipynb #24d6a618
+@functools.lru_cache(maxsize=1)
+def _worker_analyzer():
+    "Stage 1's default face analyzer, loaded once per process (a datasheet worker measures many clips with it)."
+    from facialmmt.faces import load_face_analyzer
+    return load_face_analyzer()
+
+def _clip_detections(root: Path, key: str, gt_frames: list, frame_step: int, analyzer=None) -> dict:
+    """One clip's detection tallies against its ground truth (every `frame_step`-th frame): ground-truth faces, matched
+    detections, false ones, frames, and per matched face its IoU, landmark lip gap, rendered lip gap and identity."""
+    from facialmmt.data import read_frames
+    fa = analyzer or _worker_analyzer()
+    frames, _ = read_frames(root / f"{key}.mp4")
+    r = dict(gt=0, hit=0, false=0, frames=0, ious=[], lm_gap=[], gt_gap=[], cands=[])
+    for t in range(0, min(len(frames), len(gt_frames)), frame_step):
+        faces_gt = gt_frames[t]
+        dets = fa.detect(frames[t]); r["frames"] += 1
+        m = match_boxes([d.box for d in dets], [f["box"] for f in faces_gt])
+        r["gt"] += len(faces_gt); r["hit"] += len(m); r["false"] += len(dets) - len(m)
+        for i, j, iou in m:
+            lm = dets[i].landmarks
+            r["ious"].append(iou)
+            r["lm_gap"].append(float(np.mean(np.linalg.norm(lm[[61, 62, 63]] - lm[[67, 66, 65]], axis=1))))
+            r["gt_gap"].append(faces_gt[j]["lip_gap"])
+            r["cands"].append((key, t, i, faces_gt[j]["identity"]))
+    return r
+
+def _clip_embeddings(root: Path, key: str, items: list, analyzer=None) -> list:
+    "Identity embeddings of the chosen faces `items` [(frame, detection index, identity)] of one clip: [(embedding, identity)]."
+    from facialmmt.data import read_frames
+    fa = analyzer or _worker_analyzer()
+    frames, _ = read_frames(root / f"{key}.mp4")
+    out = []
+    for t, i, ident in items:
+        dets = fa.detect(frames[t])
+        if i < len(dets): out.append((fa.identity(frames[t], [dets[i]])[0], ident))
+    return out
+
+# %% ../nbs/00bd_synth_datasheet.ipynb #c2eb8188
+def _per_clip(fn, jobs: list, workers: int) -> list:
+    "fn(*job) for each job, in order: in this process, or in `workers` loky processes (each loads the face models once)."
+    if workers <= 1 or len(jobs) <= 1: return [fn(*j) for j in jobs]
+    from joblib import Parallel, delayed
+    return Parallel(n_jobs=min(workers, len(jobs)), backend="loky")(delayed(fn)(*j) for j in jobs)
+
 # %% ../nbs/00bd_synth_datasheet.ipynb #76389015
 def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_embed: int = 400, seed: int = 0,
-                  analyzer=None) -> dict:
-    "Detection rate, landmark lip-gap correlation and identity-embedding separation of the stage-1 face models."
-    from facialmmt.data import read_frames
-    from facialmmt.faces import load_face_analyzer
+                  analyzer=None, workers: int | None = 1) -> dict:
+    """Detection rate, landmark lip-gap correlation and identity-embedding separation of the stage-1 face models.
+    `workers` > 1 (None: one per usable core) measures the clips in that many processes, with the same numbers; a
+    given `analyzer` always runs in this process."""
     root = resolve_path(root); gt = load_ground_truth(root)
-    fa = analyzer or load_face_analyzer()
+    workers = 1 if analyzer is not None else (workers or usable_cores())
     keys = sorted(gt["clips"])
     rng = np.random.default_rng(seed)
     if max_clips and len(keys) > max_clips: keys = sorted(rng.choice(keys, max_clips, replace=False).tolist())
-    n_gt = n_hit = n_false = n_frames = 0; ious, lm_gap, gt_gap, emb_cands = [], [], [], []
-    for key in keys:
-        frames, _ = read_frames(root / f"{key}.mp4")
-        for t in range(0, min(len(frames), len(gt["clips"][key]["frames"])), frame_step):
-            faces_gt = gt["clips"][key]["frames"][t]
-            dets = fa.detect(frames[t]); n_frames += 1
-            m = match_boxes([d.box for d in dets], [f["box"] for f in faces_gt])
-            n_gt += len(faces_gt); n_hit += len(m); n_false += len(dets) - len(m)
-            for i, j, iou in m:
-                lm = dets[i].landmarks
-                ious.append(iou)
-                lm_gap.append(float(np.mean(np.linalg.norm(lm[[61, 62, 63]] - lm[[67, 66, 65]], axis=1))))
-                gt_gap.append(faces_gt[j]["lip_gap"])
-                emb_cands.append((key, t, i, faces_gt[j]["identity"]))
+    per = _per_clip(_clip_detections, [(root, k, gt["clips"][k]["frames"], frame_step, analyzer) for k in keys], workers)
+    cat = lambda f: [x for r in per for x in r[f]]
+    ious, lm_gap, gt_gap, emb_cands = cat("ious"), cat("lm_gap"), cat("gt_gap"), cat("cands")
+    n_gt, n_hit, n_false, n_frames = (sum(r[f] for r in per) for f in ("gt", "hit", "false", "frames"))
     res = dict(clips=len(keys), frames=n_frames, gt_faces=n_gt, detected=n_hit, detection_rate=n_hit / max(n_gt, 1),
                false_detections_per_frame=n_false / max(n_frames, 1), mean_iou=float(np.mean(ious)) if ious else None)
     if len(lm_gap) > 2:
@@ -100,13 +136,8 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
     sel = [emb_cands[i] for i in sorted(rng.choice(len(emb_cands), min(max_embed, len(emb_cands)), replace=False))] if emb_cands else []
     by_clip: dict = {}
     for key, t, i, ident in sel: by_clip.setdefault(key, []).append((t, i, ident))
-    embs, ids = [], []
-    for key, items in by_clip.items():
-        frames, _ = read_frames(root / f"{key}.mp4")
-        for t, i, ident in items:
-            dets = fa.detect(frames[t])
-            if i < len(dets):
-                embs.append(fa.identity(frames[t], [dets[i]])[0]); ids.append(ident)
+    got = [e for r in _per_clip(_clip_embeddings, [(root, k, v, analyzer) for k, v in by_clip.items()], workers) for e in r]
+    embs, ids = [e for e, _ in got], [i for _, i in got]
     if len(set(ids)) > 1:
         E = np.asarray(embs); S = E @ E.T; same = np.equal.outer(ids, ids); iu = np.triu_indices(len(ids), 1)
         pos, neg = S[iu][same[iu]], S[iu][~same[iu]]
@@ -273,9 +304,11 @@ def _store_datasheet(root: Path, key: dict, ds: dict) -> None:
     atomic_write_json(root / DATASHEET_CACHE, {"entries": keep + [{"key": key, "datasheet": ds}]})
 
 # %% ../nbs/00bd_synth_datasheet.ipynb #ddfba92c
-def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed: int = 400, cache: bool = True) -> dict:
+def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed: int = 400, cache: bool = True,
+              workers: int | None = 1) -> dict:
     """Every datasheet number of a generated corpus (see above). With `cache`, read back from `<root>/datasheet_cache.json`
-    when `datasheet_key` matches, else computed and stored there."""
+    when `datasheet_key` matches, else computed and stored there. `workers`: processes for the face measurements
+    (`measure_faces`; the numbers do not depend on it)."""
     root = resolve_path(root)
     key = datasheet_key(root, max_clips, frame_step, max_embed) if cache else None
     if cache and (hit := cached_datasheet(root, key)) is not None:
@@ -286,7 +319,7 @@ def datasheet(root, max_clips: int | None = 150, frame_step: int = 2, max_embed:
     ds = dict(preset=meta["preset"], seed=meta["seed"], generator_version=meta["generator_version"],
               generation_seconds=meta.get("generation_seconds"), generation_workers=meta.get("workers"),
               class_distribution=class_distribution(root), scenes=corpus_stats(root),
-              faces=measure_faces(root, max_clips=max_clips, frame_step=frame_step, max_embed=max_embed),
+              faces=measure_faces(root, max_clips=max_clips, frame_step=frame_step, max_embed=max_embed, workers=workers),
               probes=run_probes(utterance_features(root)))
     ds["datasheet_seconds"] = round(time.time() - t, 1)
     if cache: _store_datasheet(root, key, ds)
