@@ -146,13 +146,27 @@ def _git_commit() -> str | None:
     except Exception: return None
 
 # %% ../nbs/08_reproduce.ipynb #df68bc8c
+def _cpu_model() -> str:
+    "The CPU's model name (Linux: /proc/cpuinfo), else the platform's processor string."
+    import platform
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or "unknown CPU"
+
 def _machine() -> str:
+    """The machine a run record names. The CPU's vector instruction set is part of it: torch picks its CPU kernels by
+    it (`torch.backends.cpu.get_cpu_capability()`), and kernels for another one round differently, so the same seed
+    trains to other numbers (one AVX2 machine, same corpus, `v_final` seed 0: a first DFER loss of 1.8097 with torch's
+    AVX2 kernels, 1.8247 with `ATEN_CPU_CAPABILITY=default`)."""
     import os, platform
     try:
         import torch
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    except Exception: gpu = "?"
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {gpu}, Python {platform.python_version()}"
+        isa = torch.backends.cpu.get_cpu_capability()
+    except Exception: gpu, isa = "?", "?"
+    return f"{platform.machine()} {_cpu_model()} (torch CPU kernels: {isa}), {os.cpu_count()} CPU cores, {gpu}, Python {platform.python_version()}"
 
 # %% ../nbs/08_reproduce.ipynb #659f1f77
 def reproduce_main(argv: list[str] | None = None) -> int:
