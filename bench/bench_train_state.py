@@ -52,7 +52,7 @@ def model(text_params: float):
             self.layers = nn.ModuleList(nn.Linear(384, 384) for _ in range(n))
         def forward(self, ids, am):
             h = self.emb(ids).mean(1)
-            for l in self.layers: h = h + l(h)
+            for l in self.layers: h = torch.tanh(l(h))       # bounded: no inf/NaN however deep
             return h
 
     torch.manual_seed(0)
@@ -67,13 +67,20 @@ def model(text_params: float):
     return m, cfg, opt, sched, sum(p.numel() for p in m.parameters())
 
 
-def _same(a, b) -> bool:
-    "Equal nested state (tensors compared exactly)."
+def _differences(a, b, at="") -> list[str]:
+    "Where two nested states differ (tensors compared exactly): a list of paths, empty when equal."
     import torch
-    if isinstance(a, torch.Tensor): return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
-    if isinstance(a, dict): return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)): return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
-    return a == b
+    if isinstance(a, torch.Tensor):
+        same = isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and (a.numel() == 0 or bool(
+            (a.reshape(-1).contiguous().view(torch.uint8) == b.reshape(-1).contiguous().view(torch.uint8)).all()))  # bitwise: NaN = NaN
+        return [] if same else [at]
+    if isinstance(a, dict):
+        if not isinstance(b, dict) or a.keys() != b.keys(): return [at]
+        return [d for k in a for d in _differences(a[k], b[k], f"{at}/{k}")]
+    if isinstance(a, (list, tuple)):
+        if type(a) is not type(b) or len(a) != len(b): return [at]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{at}/{i}")]
+    return [] if a == b else [at]
 
 
 def main():
@@ -100,14 +107,14 @@ def main():
         same = {f: (root / "old/last" / f).read_bytes() == (root / "new/last" / f).read_bytes() for f in files}
         ok = new.find_train_state(root / "new/last") == root / "new/last"
         st = [torch.load(root / k / "last/state.pt", weights_only=True) for k in ("old", "new")]
-        same_state = _same(st[0], st[1])
+        diff = _differences(st[0], st[1])
     finally:
         shutil.rmtree(root)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"old ({a.vs}): median {med['old']:.3f} s a write  {['%.3f' % t for t in times['old']]}")
     print(f"new (working tree): median {med['new']:.3f} s a write  {['%.3f' % t for t in times['new']]}")
     print(f"byte-identical files: {same} (torch.save names its zip records after the file it writes: the old way wrote to a "
-          f"random temp name); state.pt's content identical: {same_state}; the new generation verifies: {ok}")
+          f"random temp name); state.pt's content identical: {not diff}{'' if not diff else f' (differs at {diff[:5]})'}; the new generation verifies: {ok}")
     print(f"ratio old/new: {med['old'] / med['new']:.2f}x; {_common.loadavg()}")
 
 
