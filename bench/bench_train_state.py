@@ -29,10 +29,13 @@ def checkpoint_at(rev: str):
     "facialmmt.checkpoint as it was at git revision `rev`, as a module beside the working tree's."
     src = subprocess.run(["git", "show", f"{rev}:facialmmt/checkpoint.py"], cwd=_common.ROOT, capture_output=True,
                          text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "checkpoint_old.py"; path.write_text(src)
-    spec = importlib.util.spec_from_file_location("facialmmt._checkpoint_old", path)
-    mod = importlib.util.module_from_spec(spec); mod.__package__ = "facialmmt"
-    spec.loader.exec_module(mod)
+    tmp = Path(tempfile.mkdtemp()); path = tmp / "checkpoint_old.py"; path.write_text(src)
+    try:
+        spec = importlib.util.spec_from_file_location("facialmmt._checkpoint_old", path)
+        mod = importlib.util.module_from_spec(spec); mod.__package__ = "facialmmt"
+        spec.loader.exec_module(mod)
+    finally:
+        shutil.rmtree(tmp)
     return mod
 
 
