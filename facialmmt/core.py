@@ -25,8 +25,8 @@ __all__ = ['EMOTIONS', 'EMO2ID', 'N_EMOTIONS', 'AFFWILD_EXPRESSIONS', 'AFFWILD_O
            'Stage1Config', 'DFERConfig', 'ModelConfig', 'TrainConfig', 'Config', 'atomic_path', 'atomic_write_bytes',
            'atomic_write_text', 'atomic_write_json', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
            'config_hash', 'parse_overrides', 'override', 'get_config', 'project_root', 'resolve_path', 'portable_path',
-           'reports_root', 'seed_everything', 'get_device', 'usable_cores', 'auto_jobs', 'get_logger', 'file_hash',
-           'evenly_spaced']
+           'reports_root', 'seed_everything', 'get_device', 'usable_cores', 'auto_jobs', 'ordered_map', 'get_logger',
+           'file_hash', 'evenly_spaced']
 
 # %% ../nbs/00_core.ipynb #623c5513
 EMOTIONS: tuple[str, ...] = ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger")
@@ -447,6 +447,17 @@ def auto_jobs(device: str = "auto", gib_per_job: float = 4.0) -> int:
     if device.startswith(("cuda", "mps")): return 1
     if device == "auto" and get_device("auto").type != "cpu": return 1
     return max(1, min(usable_cores(), int(_mem_available_gib() // gib_per_job)))
+
+# %% ../nbs/00_core.ipynb #d611d835
+def ordered_map(fn, jobs: list, workers: int = 1, desc: str | None = None, progress: bool = False) -> list:
+    """`fn(*job)` for every job, the results in job order: in this process when `workers` <= 1 or there is one job,
+    else in `workers` loky processes (`fn` must be importable by name: a function of the package). A tqdm bar with
+    `progress`."""
+    from tqdm.auto import tqdm
+    if workers <= 1 or len(jobs) <= 1: return [fn(*j) for j in tqdm(jobs, desc=desc, disable=not progress)]
+    from joblib import Parallel, delayed
+    gen = Parallel(n_jobs=min(workers, len(jobs)), backend="loky", return_as="generator")(delayed(fn)(*j) for j in jobs)
+    return list(tqdm(gen, total=len(jobs), desc=desc, disable=not progress))
 
 # %% ../nbs/00_core.ipynb #da3d52cd
 def get_logger(name: str = "facialmmt") -> logging.Logger:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import cv2
 
-from .core import get_logger, resolve_path
+from .core import get_logger, ordered_map, resolve_path
 from .synth_heads import MOUTH_LEVELS, Identity
 from .synth_scenes import (DFER_SPLITS, MELD_COLUMNS_SYN, SPLITS, SYNTH_PRESETS, SynthPreset, plan_corpus,
                                     render_clip, render_dfer_video)
@@ -76,14 +76,9 @@ def _default_workers() -> int:
 
 # %% ../nbs/00b_synth.ipynb #7652ba6e
 def _run_jobs(name: str, jobs: list, workers: int, desc: str, progress: bool) -> list:
+    "`core.ordered_map` of the package's own `name` (not a notebook's copy of it, which workers could not import)."
     import importlib
-    from tqdm.auto import tqdm
-    fn = getattr(importlib.import_module("facialmmt.synth"), name)
-    if workers <= 1:
-        return [fn(*j) for j in tqdm(jobs, desc=desc, disable=not progress)]
-    from joblib import Parallel, delayed
-    gen = Parallel(n_jobs=workers, backend="loky", return_as="generator")(delayed(fn)(*j) for j in jobs)
-    return list(tqdm(gen, total=len(jobs), desc=desc, disable=not progress))
+    return ordered_map(getattr(importlib.import_module("facialmmt.synth"), name), jobs, workers, desc, progress)
 
 # %% ../nbs/00b_synth.ipynb #1a170ce9
 def generate(out, preset: str = "default", seed: int = 0, workers: int | None = None, overwrite: bool = False,

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core import EMOTIONS, atomic_write_json, file_hash, get_logger, resolve_path, usable_cores
+from .core import EMOTIONS, atomic_write_json, file_hash, get_logger, ordered_map, resolve_path, usable_cores
 from .synth_voice import SR
 
 # %% auto #0
@@ -104,13 +104,6 @@ def _clip_embeddings(root: Path, key: str, items: list, analyzer=None) -> list:
         if i < len(dets): out.append((fa.identity(frames[t], [dets[i]])[0], ident))
     return out
 
-# %% ../nbs/00bd_synth_datasheet.ipynb #c2eb8188
-def _per_clip(fn, jobs: list, workers: int) -> list:
-    "fn(*job) for each job, in order: in this process, or in `workers` loky processes (each loads the face models once)."
-    if workers <= 1 or len(jobs) <= 1: return [fn(*j) for j in jobs]
-    from joblib import Parallel, delayed
-    return Parallel(n_jobs=min(workers, len(jobs)), backend="loky")(delayed(fn)(*j) for j in jobs)
-
 # %% ../nbs/00bd_synth_datasheet.ipynb #76389015
 def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_embed: int = 400, seed: int = 0,
                   analyzer=None, workers: int | None = 1) -> dict:
@@ -122,7 +115,7 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
     keys = sorted(gt["clips"])
     rng = np.random.default_rng(seed)
     if max_clips and len(keys) > max_clips: keys = sorted(rng.choice(keys, max_clips, replace=False).tolist())
-    per = _per_clip(_clip_detections, [(root, k, gt["clips"][k]["frames"], frame_step, analyzer) for k in keys], workers)
+    per = ordered_map(_clip_detections, [(root, k, gt["clips"][k]["frames"], frame_step, analyzer) for k in keys], workers)
     cat = lambda f: [x for r in per for x in r[f]]
     ious, lm_gap, gt_gap, emb_cands = cat("ious"), cat("lm_gap"), cat("gt_gap"), cat("cands")
     n_gt, n_hit, n_false, n_frames = (sum(r[f] for r in per) for f in ("gt", "hit", "false", "frames"))
@@ -136,7 +129,7 @@ def measure_faces(root, max_clips: int | None = None, frame_step: int = 1, max_e
     sel = [emb_cands[i] for i in sorted(rng.choice(len(emb_cands), min(max_embed, len(emb_cands)), replace=False))] if emb_cands else []
     by_clip: dict = {}
     for key, t, i, ident in sel: by_clip.setdefault(key, []).append((t, i, ident))
-    got = [e for r in _per_clip(_clip_embeddings, [(root, k, v, analyzer) for k, v in by_clip.items()], workers) for e in r]
+    got = [e for r in ordered_map(_clip_embeddings, [(root, k, v, analyzer) for k, v in by_clip.items()], workers) for e in r]
     embs, ids = [e for e, _ in got], [i for _, i in got]
     if len(set(ids)) > 1:
         E = np.asarray(embs); S = E @ E.T; same = np.equal.outer(ids, ids); iu = np.triu_indices(len(ids), 1)
